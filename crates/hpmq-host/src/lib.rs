@@ -1,0 +1,1 @@
+//! wasmtime host runtime for hpmq message functions (work in progress: issue 5).

@@ -1,0 +1,1 @@
+//! Proc macros for hpmq message functions (work in progress: issue 5).

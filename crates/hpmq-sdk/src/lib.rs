@@ -1,0 +1,1 @@
+//! Guest SDK for hpmq message functions (work in progress: issue 5).

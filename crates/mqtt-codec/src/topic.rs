@@ -1,0 +1,402 @@
+//! Topic names and topic filters (spec 4.7 and 4.8), validated once and then trusted everywhere.
+//!
+//! Both are [`ByteStr`] views, so a topic decoded from a PUBLISH still shares the frame's memory.
+
+use std::fmt;
+use std::ops::Deref;
+
+use bytes::Bytes;
+
+use crate::{ByteStr, Error};
+
+/// The prefix that marks a shared subscription (spec 4.8.2).
+pub const SHARED_PREFIX: &str = "$share/";
+
+/// A topic name as carried by PUBLISH and will messages: non-empty [MQTT-4.7.3-1], no wildcards
+/// [MQTT-3.3.2-2], and a valid MQTT string.
+///
+/// ```
+/// use mqtt_codec::TopicName;
+/// let t = TopicName::try_from("fleet/eu/dev-1/status").unwrap();
+/// assert_eq!(t.levels().count(), 4);
+/// assert!(TopicName::try_from("fleet/+/status").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicName(ByteStr);
+
+/// A topic filter as carried by SUBSCRIBE and UNSUBSCRIBE, possibly a shared one (`$share/{group}/{filter}`).
+///
+/// Rules: non-empty [MQTT-4.7.3-1]; `#` only as a whole last level [MQTT-4.7.1-1]; `+` only as a whole level
+/// [MQTT-4.7.1-2]; a share name that is non-empty and holds none of `/`, `+`, `#` [MQTT-4.8.2-2] followed by a
+/// non-empty filter [MQTT-4.8.2-1].
+///
+/// ```
+/// use mqtt_codec::TopicFilter;
+/// let f = TopicFilter::try_from("$share/workers/jobs/+/new").unwrap();
+/// assert_eq!(f.share_group(), Some("workers"));
+/// assert_eq!(f.filter(), "jobs/+/new");
+/// assert!(TopicFilter::try_from("jobs/#/new").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicFilter {
+    full: ByteStr,
+    /// Byte offset in `full` where the filter proper starts (0 unless shared).
+    filter_start: u16,
+}
+
+/// Checks the topic-name rules on a string that is already a valid MQTT string.
+pub fn validate_topic_name(topic: &str) -> Result<(), Error> {
+    if topic.is_empty() {
+        return Err(Error::EmptyTopic);
+    }
+    if topic.bytes().any(|b| b == b'+' || b == b'#') {
+        return Err(Error::WildcardInTopicName);
+    }
+    Ok(())
+}
+
+/// Checks the filter rules (without a `$share/` prefix) on a string that is already a valid MQTT string.
+pub fn validate_filter_levels(filter: &str) -> Result<(), Error> {
+    if filter.is_empty() {
+        return Err(Error::EmptyTopicFilter);
+    }
+    let mut levels = filter.split('/').peekable();
+    while let Some(level) = levels.next() {
+        if level.contains('#') && (level.len() != 1 || levels.peek().is_some()) {
+            return Err(Error::InvalidMultiLevelWildcard);
+        }
+        if level.contains('+') && level.len() != 1 {
+            return Err(Error::InvalidSingleLevelWildcard);
+        }
+    }
+    Ok(())
+}
+
+/// Checks every filter rule, including the shared-subscription form, and returns where the filter proper starts.
+fn validate_filter(full: &str) -> Result<usize, Error> {
+    if let Some(rest) = full.strip_prefix(SHARED_PREFIX) {
+        let (group, filter) = rest.split_once('/').ok_or(Error::InvalidSharedFilter)?;
+        if group.is_empty() || group.contains(['+', '#']) {
+            return Err(Error::InvalidShareName);
+        }
+        if filter.is_empty() {
+            return Err(Error::InvalidSharedFilter);
+        }
+        validate_filter_levels(filter)?;
+        Ok(SHARED_PREFIX.len() + group.len() + 1)
+    } else {
+        validate_filter_levels(full)?;
+        Ok(0)
+    }
+}
+
+impl TopicName {
+    /// Wraps a string that passed the MQTT string rules; checks the topic-name rules.
+    pub fn new(s: ByteStr) -> Result<Self, Error> {
+        validate_topic_name(&s)?;
+        Ok(TopicName(s))
+    }
+
+    /// Wraps a `'static` literal; panics if it is not a valid topic name (for constants in code, not input).
+    ///
+    /// # Panics
+    /// If `s` is not a valid topic name.
+    #[allow(clippy::panic)]
+    pub fn from_static(s: &'static str) -> Self {
+        match TopicName::new(ByteStr::from_static(s)) {
+            Ok(t) => t,
+            Err(e) => panic!("TopicName::from_static({s:?}): {e}"),
+        }
+    }
+
+    /// The topic as `&str`.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The topic as a [`ByteStr`], sharing memory.
+    pub fn as_byte_str(&self) -> &ByteStr {
+        &self.0
+    }
+
+    /// Gives up the wrapper.
+    pub fn into_inner(self) -> ByteStr {
+        self.0
+    }
+
+    /// The topic levels, split at `/` (empty levels included: `a//b` has three).
+    pub fn levels(&self) -> std::str::Split<'_, char> {
+        self.0.split('/')
+    }
+
+    /// True for topics starting with `$` (such as `$SYS/...`), which `#` and `+` in the first level of a filter
+    /// do not match [MQTT-4.7.2-1].
+    pub fn is_dollar(&self) -> bool {
+        self.0.starts_with('$')
+    }
+}
+
+impl TopicFilter {
+    /// Wraps a string that passed the MQTT string rules; checks the filter rules.
+    pub fn new(s: ByteStr) -> Result<Self, Error> {
+        let start = validate_filter(&s)?;
+        // A validated ByteStr is at most 65,535 bytes long, so the offset fits.
+        let filter_start = u16::try_from(start).map_err(|_| Error::StringTooLong { len: start })?;
+        Ok(TopicFilter { full: s, filter_start })
+    }
+
+    /// Wraps a `'static` literal; panics if it is not a valid filter (for constants in code, not input).
+    ///
+    /// # Panics
+    /// If `s` is not a valid topic filter.
+    #[allow(clippy::panic)]
+    pub fn from_static(s: &'static str) -> Self {
+        match TopicFilter::new(ByteStr::from_static(s)) {
+            Ok(t) => t,
+            Err(e) => panic!("TopicFilter::from_static({s:?}): {e}"),
+        }
+    }
+
+    /// The whole filter as written, including any `$share/{group}/` prefix.
+    pub fn as_str(&self) -> &str {
+        self.full.as_str()
+    }
+
+    /// The whole filter as a [`ByteStr`], sharing memory.
+    pub fn as_byte_str(&self) -> &ByteStr {
+        &self.full
+    }
+
+    /// Gives up the wrapper.
+    pub fn into_inner(self) -> ByteStr {
+        self.full
+    }
+
+    /// The filter proper: without the `$share/{group}/` prefix when shared.
+    pub fn filter(&self) -> &str {
+        self.full.get(usize::from(self.filter_start)..).unwrap_or_default()
+    }
+
+    /// The share group name of a shared subscription, `None` otherwise.
+    pub fn share_group(&self) -> Option<&str> {
+        if self.filter_start == 0 {
+            return None;
+        }
+        let end = usize::from(self.filter_start).checked_sub(1)?;
+        self.full.get(SHARED_PREFIX.len()..end)
+    }
+
+    /// True for `$share/{group}/{filter}`.
+    pub fn is_shared(&self) -> bool {
+        self.filter_start != 0
+    }
+
+    /// True when the filter proper contains `+` or `#`.
+    pub fn has_wildcards(&self) -> bool {
+        self.filter().bytes().any(|b| b == b'+' || b == b'#')
+    }
+
+    /// The levels of the filter proper, split at `/`.
+    pub fn levels(&self) -> std::str::Split<'_, char> {
+        self.filter().split('/')
+    }
+
+    /// Whether this filter matches `topic`, per spec 4.7 including the `$` rule [MQTT-4.7.2-1].
+    ///
+    /// A direct level-by-level comparison, meant for one-off checks (ACLs, tests); route many subscriptions
+    /// with a trie such as `mqtt-router` instead.
+    pub fn matches(&self, topic: &TopicName) -> bool {
+        if topic.is_dollar() && self.filter().starts_with(['+', '#']) {
+            return false;
+        }
+        let mut filter = self.levels();
+        let mut name = topic.levels();
+        loop {
+            match (filter.next(), name.next()) {
+                (Some("#"), _) => return true,
+                (Some("+"), Some(_)) => {}
+                (Some(f), Some(n)) if f == n => {}
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+
+impl TryFrom<ByteStr> for TopicName {
+    type Error = Error;
+    fn try_from(s: ByteStr) -> Result<Self, Error> {
+        TopicName::new(s)
+    }
+}
+
+impl TryFrom<&str> for TopicName {
+    type Error = Error;
+    fn try_from(s: &str) -> Result<Self, Error> {
+        TopicName::new(ByteStr::try_from(s)?)
+    }
+}
+
+impl TryFrom<String> for TopicName {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        TopicName::new(ByteStr::try_from(s)?)
+    }
+}
+
+impl TryFrom<Bytes> for TopicName {
+    type Error = Error;
+    fn try_from(b: Bytes) -> Result<Self, Error> {
+        TopicName::new(ByteStr::try_from(b)?)
+    }
+}
+
+impl TryFrom<ByteStr> for TopicFilter {
+    type Error = Error;
+    fn try_from(s: ByteStr) -> Result<Self, Error> {
+        TopicFilter::new(s)
+    }
+}
+
+impl TryFrom<&str> for TopicFilter {
+    type Error = Error;
+    fn try_from(s: &str) -> Result<Self, Error> {
+        TopicFilter::new(ByteStr::try_from(s)?)
+    }
+}
+
+impl TryFrom<String> for TopicFilter {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        TopicFilter::new(ByteStr::try_from(s)?)
+    }
+}
+
+impl TryFrom<Bytes> for TopicFilter {
+    type Error = Error;
+    fn try_from(b: Bytes) -> Result<Self, Error> {
+        TopicFilter::new(ByteStr::try_from(b)?)
+    }
+}
+
+impl Deref for TopicName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Deref for TopicFilter {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for TopicName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for TopicName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for TopicFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for TopicFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(s: &str) -> Result<TopicFilter, Error> {
+        TopicFilter::try_from(s)
+    }
+
+    fn topic(s: &str) -> TopicName {
+        TopicName::try_from(s).unwrap()
+    }
+
+    #[test]
+    fn topic_name_rules() {
+        assert_eq!(TopicName::try_from(""), Err(Error::EmptyTopic));
+        assert_eq!(TopicName::try_from("a/+"), Err(Error::WildcardInTopicName));
+        assert_eq!(TopicName::try_from("a/#"), Err(Error::WildcardInTopicName));
+        assert_eq!(TopicName::try_from("a+b"), Err(Error::WildcardInTopicName));
+        for ok in ["/", "a//b", " ", "$SYS/x", "/finance", "sport/"] {
+            assert!(TopicName::try_from(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn filter_rules_from_spec_4_7() {
+        for ok in [
+            "#",
+            "+",
+            "+/+",
+            "/+",
+            "+/tennis/#",
+            "sport/#",
+            "sport/tennis/+",
+            "a//b",
+            "$SYS/#",
+            "/",
+        ] {
+            assert!(filter(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(filter(""), Err(Error::EmptyTopicFilter));
+        assert_eq!(filter("sport/tennis#"), Err(Error::InvalidMultiLevelWildcard));
+        assert_eq!(filter("sport/tennis/#/ranking"), Err(Error::InvalidMultiLevelWildcard));
+        assert_eq!(filter("sport+"), Err(Error::InvalidSingleLevelWildcard));
+        assert_eq!(filter("a/b+/c"), Err(Error::InvalidSingleLevelWildcard));
+    }
+
+    #[test]
+    fn shared_filters() {
+        let f = filter("$share/g/a/#").unwrap();
+        assert!(f.is_shared());
+        assert_eq!(f.share_group(), Some("g"));
+        assert_eq!(f.filter(), "a/#");
+        assert_eq!(filter("$share//a"), Err(Error::InvalidShareName));
+        assert_eq!(filter("$share/g+/a"), Err(Error::InvalidShareName));
+        assert_eq!(filter("$share/g"), Err(Error::InvalidSharedFilter));
+        assert_eq!(filter("$share/g/"), Err(Error::InvalidSharedFilter));
+        assert_eq!(filter("$share/g/a#"), Err(Error::InvalidMultiLevelWildcard));
+        // "$shared/..." and "$share" alone are ordinary filters.
+        assert!(!filter("$shared/x").unwrap().is_shared());
+        assert!(!filter("$share").unwrap().is_shared());
+    }
+
+    #[test]
+    fn matching_follows_spec_examples() {
+        let m = |f: &str, t: &str| filter(f).unwrap().matches(&topic(t));
+        assert!(m("sport/tennis/player1/#", "sport/tennis/player1"));
+        assert!(m("sport/tennis/player1/#", "sport/tennis/player1/ranking"));
+        assert!(m("sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon"));
+        assert!(m("sport/#", "sport"));
+        assert!(m("sport/tennis/+", "sport/tennis/player1"));
+        assert!(!m("sport/tennis/+", "sport/tennis/player1/ranking"));
+        assert!(!m("sport/+", "sport"));
+        assert!(m("sport/+", "sport/"));
+        assert!(m("+/+", "/finance"));
+        assert!(m("/+", "/finance"));
+        assert!(!m("+", "/finance"));
+        assert!(!m("#", "$SYS/uptime"));
+        assert!(!m("+/monitor/Clients", "$SYS/monitor/Clients"));
+        assert!(m("$SYS/#", "$SYS/monitor/Clients"));
+        assert!(m("$SYS/monitor/+", "$SYS/monitor/Clients"));
+        assert!(m("$share/g/sport/#", "sport/x"));
+    }
+}

@@ -1,0 +1,1 @@
+//! MQTT topic trie (work in progress: issue 3).

@@ -1,0 +1,1 @@
+//! Examples composed from the hpmq crates (work in progress: issue 6).
