@@ -42,6 +42,15 @@ pub enum Error {
     /// `$share/{name}` is not followed by `/` and a non-empty filter.
     #[error("shared subscription lacks a topic filter [MQTT-4.8.2-1]")]
     InvalidSharedFilter,
+    /// A QoS field holds 3.
+    #[error("QoS 3 is not a valid QoS [MQTT-3.3.1-4]")]
+    InvalidQoS,
+    /// Reserved bits of a SUBSCRIBE options byte are set.
+    #[error("reserved bits of subscription options are set [MQTT-3.8.3-5]")]
+    ReservedSubscriptionOptionBits,
+    /// Retain Handling holds 3.
+    #[error("retain handling 3 is not valid [MQTT-3.8.3-5]")]
+    InvalidRetainHandling,
 }
 
 impl Error {
@@ -55,6 +64,9 @@ impl Error {
             | Error::InvalidSingleLevelWildcard
             | Error::InvalidShareName
             | Error::InvalidSharedFilter => ReasonCode::TopicFilterInvalid,
+            Error::InvalidQoS | Error::ReservedSubscriptionOptionBits | Error::InvalidRetainHandling => {
+                ReasonCode::MalformedPacket
+            }
         }
     }
 
@@ -70,6 +82,8 @@ impl Error {
             Error::InvalidSingleLevelWildcard => "MQTT-4.7.1-2",
             Error::InvalidShareName => "MQTT-4.8.2-2",
             Error::InvalidSharedFilter => "MQTT-4.8.2-1",
+            Error::InvalidQoS => "MQTT-3.3.1-4",
+            Error::ReservedSubscriptionOptionBits | Error::InvalidRetainHandling => "MQTT-3.8.3-5",
         })
     }
 }

@@ -15,11 +15,18 @@
 //! ```
 
 mod error;
+mod qos;
 mod reason;
 mod string;
+mod subscription;
 mod topic;
 
 pub use error::Error;
+pub use qos::QoS;
 pub use reason::ReasonCode;
 pub use string::{ByteStr, MAX_STRING_LEN, validate as validate_str};
+pub use subscription::{MAX_VARIABLE_INT, RetainHandling, SubscriptionId, SubscriptionOptions};
 pub use topic::{SHARED_PREFIX, TopicFilter, TopicName, validate_filter_levels, validate_topic_name};
+
+/// A packet identifier: never 0 where one is required [MQTT-2.2.1-3], so 0 is not representable.
+pub type PacketId = std::num::NonZeroU16;
