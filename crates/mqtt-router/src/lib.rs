@@ -20,7 +20,7 @@ pub use deliveries::{Deliveries, Delivery};
 pub use error::Error;
 pub use retained::{Retained, RetainedPayload, RetainedStore};
 pub use router::{DEFAULT_MAX_LEVELS, Match, Router, SubscribeOutcome};
-pub use shared::{HashClientId, Members, Pick, Random, RoundRobin, ShareStrategy, Sticky, Strategy};
+pub use shared::{BuiltinStrategy, HashClientId, Members, Pick, Random, RoundRobin, ShareStrategy, Sticky};
 
 /// The codec types the router's API is written in, re-exported so embedders need one dependency.
 pub use mqtt_codec::{QoS, RetainHandling, SubscriptionId, SubscriptionOptions, TopicFilter, TopicName};

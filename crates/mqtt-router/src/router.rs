@@ -8,7 +8,7 @@ use mqtt_codec::{SubscriptionId, SubscriptionOptions, TopicFilter, TopicName};
 
 use crate::Error;
 use crate::deliveries::Deliveries;
-use crate::shared::{Members, Pick, ShareStrategy, Strategy};
+use crate::shared::{BuiltinStrategy, Members, Pick, ShareStrategy};
 use crate::trie::{Node, NodeId, NodeValue, Trie};
 
 /// Filters and topics deeper than this are refused unless [`Router::with_max_levels`] says otherwise.
@@ -19,11 +19,11 @@ pub const DEFAULT_MAX_LEVELS: usize = 128;
 /// * `C` identifies a subscriber: an integer connection id, an `Arc<str>` client id, ... It must be
 ///   `Eq + Hash` (the router keeps an index of clients) and, for [`Router::deliveries`], `Clone`, cloned once
 ///   per delivered client: pick a type whose clone does not allocate (integers, `Arc<str>`, `Bytes`).
-/// * `S` picks one member of each share group; [`Strategy`] holds the built-in choices.
+/// * `S` picks one member of each share group; [`BuiltinStrategy`] holds the built-in choices.
 ///
 /// Matching ([`Router::visit`], [`Router::deliveries`]) takes `&self`, allocates nothing and is safe from many
 /// threads at once; changes take `&mut self`. See the crate docs for the locking recipe.
-pub struct Router<C, S = Strategy> {
+pub struct Router<C, S = BuiltinStrategy> {
     trie: Trie<Subscribers>,
     pub(crate) clients: Vec<ClientSlot<C>>,
     free_clients: Vec<u32>,
@@ -97,13 +97,13 @@ pub struct Match<'a, C> {
     pub share_group: Option<&'a str>,
 }
 
-impl<C: Eq + Hash> Default for Router<C, Strategy> {
+impl<C: Eq + Hash> Default for Router<C, BuiltinStrategy> {
     fn default() -> Self {
-        Router::with_strategy(Strategy::default())
+        Router::with_strategy(BuiltinStrategy::default())
     }
 }
 
-impl<C: Eq + Hash> Router<C, Strategy> {
+impl<C: Eq + Hash> Router<C, BuiltinStrategy> {
     /// An empty router sharing messages round-robin among the members of share groups.
     pub fn new() -> Self {
         Router::default()
@@ -747,7 +747,7 @@ mod tests {
 
     #[test]
     fn round_robin_gives_each_message_to_one_member_in_turn() {
-        let r = shared_router(Strategy::RoundRobin);
+        let r = shared_router(BuiltinStrategy::RoundRobin);
         let mut counts = [0; 3];
         for _ in 0..30 {
             let (g, h, plain) = picks(&r, None);
@@ -760,7 +760,7 @@ mod tests {
 
     #[test]
     fn random_picks_members_only_and_spreads() {
-        let r = shared_router(Strategy::Random(Random::with_seed(42)));
+        let r = shared_router(BuiltinStrategy::Random(Random::with_seed(42)));
         let mut counts = [0; 3];
         for _ in 0..300 {
             let (g, h, _) = picks(&r, None);

@@ -190,9 +190,9 @@ impl<C: Hash> ShareStrategy<C> for HashClientId {
     }
 }
 
-/// The built-in strategies, chosen per router at run time. [`Strategy::RoundRobin`] is the default.
+/// The built-in strategies, chosen per router at run time. [`BuiltinStrategy::RoundRobin`] is the default.
 #[derive(Debug, Clone, Copy, Default)]
-pub enum Strategy {
+pub enum BuiltinStrategy {
     /// See [`RoundRobin`].
     #[default]
     RoundRobin,
@@ -204,13 +204,13 @@ pub enum Strategy {
     HashClientId,
 }
 
-impl<C: Hash> ShareStrategy<C> for Strategy {
+impl<C: Hash> ShareStrategy<C> for BuiltinStrategy {
     fn pick(&self, pick: &Pick<'_, C>) -> usize {
         match self {
-            Strategy::RoundRobin => RoundRobin.pick(pick),
-            Strategy::Random(r) => r.pick(pick),
-            Strategy::Sticky => Sticky.pick(pick),
-            Strategy::HashClientId => HashClientId.pick(pick),
+            BuiltinStrategy::RoundRobin => RoundRobin.pick(pick),
+            BuiltinStrategy::Random(r) => r.pick(pick),
+            BuiltinStrategy::Sticky => Sticky.pick(pick),
+            BuiltinStrategy::HashClientId => HashClientId.pick(pick),
         }
     }
 }
