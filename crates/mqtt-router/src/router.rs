@@ -40,8 +40,13 @@ pub struct Router<C, S = BuiltinStrategy> {
 pub(crate) struct ClientSlot<C> {
     pub(crate) id: Option<C>,
     plain: Vec<NodeId>,
-    shared: Vec<(NodeId, Box<str>)>,
+    /// (node, share name) of each shared subscription; rare, so boxed.
+    #[allow(clippy::box_collection)]
+    shared: Option<Box<Vec<SharedRef>>>,
 }
+
+/// Where one shared subscription of a client lives: its node and its share name.
+type SharedRef = (NodeId, Box<str>);
 
 /// One subscription as stored in a trie node.
 #[derive(Debug, Clone, Copy)]
@@ -62,10 +67,81 @@ struct Group {
 /// What a trie node holds: the subscriptions whose filter ends here.
 #[derive(Default)]
 pub(crate) struct Subscribers {
-    plain: Vec<Subscription>,
+    plain: SubList,
     /// Rare, so boxed: 8 bytes in every node instead of a 24-byte empty `Vec`.
     #[allow(clippy::box_collection)]
     shared: Option<Box<Vec<Group>>>,
+}
+
+/// The non-shared subscriptions of one filter. Most filters of a large router have one subscriber (a device's
+/// own topic), so one is stored inline; a vector is allocated from two on.
+#[derive(Default)]
+enum SubList {
+    #[default]
+    Empty,
+    One(Subscription),
+    // Boxed so the common inline case keeps the node small.
+    #[allow(clippy::box_collection)]
+    Many(Box<Vec<Subscription>>),
+}
+
+impl SubList {
+    fn as_slice(&self) -> &[Subscription] {
+        match self {
+            SubList::Empty => &[],
+            SubList::One(sub) => std::slice::from_ref(sub),
+            SubList::Many(subs) => subs,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, SubList::Empty)
+    }
+
+    fn find_mut(&mut self, client: u32) -> Option<&mut Subscription> {
+        match self {
+            SubList::Empty => None,
+            SubList::One(sub) => Some(sub).filter(|s| s.client == client),
+            SubList::Many(subs) => subs.iter_mut().find(|s| s.client == client),
+        }
+    }
+
+    fn push(&mut self, sub: Subscription) {
+        *self = match std::mem::take(self) {
+            SubList::Empty => SubList::One(sub),
+            SubList::One(first) => SubList::Many(Box::new(vec![first, sub])),
+            SubList::Many(mut subs) => {
+                subs.push(sub);
+                SubList::Many(subs)
+            }
+        };
+    }
+
+    /// Removes `client`'s subscription; false if it had none.
+    fn remove(&mut self, client: u32) -> bool {
+        match self {
+            SubList::Empty => false,
+            SubList::One(sub) => {
+                let found = sub.client == client;
+                if found {
+                    *self = SubList::Empty;
+                }
+                found
+            }
+            SubList::Many(subs) => {
+                let Some(i) = subs.iter().position(|s| s.client == client) else {
+                    return false;
+                };
+                subs.swap_remove(i);
+                if let [only] = subs.as_slice() {
+                    *self = SubList::One(*only);
+                } else if subs.len() * 4 < subs.capacity() {
+                    subs.shrink_to(subs.len() * 2);
+                }
+                true
+            }
+        }
+    }
 }
 
 impl NodeValue for Subscribers {
@@ -192,7 +268,7 @@ impl<C: Eq + Hash, S: ShareStrategy<C>> Router<C, S> {
             return Err(Error::CapacityExhausted);
         };
         let outcome = match group {
-            None => match value.plain.iter_mut().find(|s| s.client == slot) {
+            None => match value.plain.find_mut(slot) {
                 Some(existing) => {
                     *existing = sub;
                     SubscribeOutcome::Replaced
@@ -200,6 +276,10 @@ impl<C: Eq + Hash, S: ShareStrategy<C>> Router<C, S> {
                 None => {
                     value.plain.push(sub);
                     if let Some(c) = self.clients.get_mut(slot as usize) {
+                        if c.plain.capacity() == 0 {
+                            // Most clients have one subscription: do not start at the default capacity of 4.
+                            c.plain.reserve_exact(1);
+                        }
                         c.plain.push(node);
                     }
                     SubscribeOutcome::New
@@ -229,7 +309,9 @@ impl<C: Eq + Hash, S: ShareStrategy<C>> Router<C, S> {
                     None => {
                         group.members.push(sub);
                         if let Some(c) = self.clients.get_mut(slot as usize) {
-                            c.shared.push((node, Box::from(name)));
+                            c.shared
+                                .get_or_insert_with(Default::default)
+                                .push((node, Box::from(name)));
                         }
                         SubscribeOutcome::New
                     }
@@ -262,8 +344,13 @@ impl<C: Eq + Hash, S: ShareStrategy<C>> Router<C, S> {
                         }
                     }
                     Some(group) => {
-                        if let Some(i) = c.shared.iter().position(|(n, g)| *n == node && &**g == group) {
-                            c.shared.swap_remove(i);
+                        if let Some(shared) = c.shared.as_mut()
+                            && let Some(i) = shared.iter().position(|(n, g)| *n == node && &**g == group)
+                        {
+                            shared.swap_remove(i);
+                            if shared.is_empty() {
+                                c.shared = None;
+                            }
                         }
                     }
                 }
@@ -290,7 +377,7 @@ impl<C: Eq + Hash, S: ShareStrategy<C>> Router<C, S> {
             }
             self.trie.prune(node);
         }
-        for (node, group) in shared {
+        for (node, group) in shared.map(|s| *s).unwrap_or_default() {
             if self.remove_shared(slot, node, &group) {
                 removed += 1;
             }
@@ -348,7 +435,7 @@ impl<C: Eq + Hash, S: ShareStrategy<C>> Router<C, S> {
         mut f: impl FnMut(&'r Subscription, Option<&'r str>),
     ) {
         let mut on_node = |subs: &'r Subscribers| {
-            for sub in &subs.plain {
+            for sub in subs.plain.as_slice() {
                 f(sub, None);
             }
             if let Some(groups) = &subs.shared {
@@ -438,7 +525,7 @@ impl<C: Eq + Hash, S: ShareStrategy<C>> Router<C, S> {
                 self.clients.push(ClientSlot {
                     id: None,
                     plain: Vec::new(),
-                    shared: Vec::new(),
+                    shared: None,
                 });
                 slot
             }
@@ -461,11 +548,10 @@ impl<C: Eq + Hash, S: ShareStrategy<C>> Router<C, S> {
         let Some(entry) = self.clients.get_mut(slot as usize) else {
             return;
         };
-        if !entry.plain.is_empty() || !entry.shared.is_empty() {
+        if !entry.plain.is_empty() || entry.shared.is_some() {
             return;
         }
         entry.plain = Vec::new();
-        entry.shared = Vec::new();
         let Some(id) = entry.id.as_ref() else { return };
         let hash = self.hasher.hash_one(id);
         if let Ok(found) = self.index.find_entry(hash, |&s| s == slot) {
@@ -481,12 +567,8 @@ impl<C: Eq + Hash, S: ShareStrategy<C>> Router<C, S> {
         let Some(value) = self.trie.get_mut(node).map(|n| &mut n.value) else {
             return false;
         };
-        let Some(i) = value.plain.iter().position(|s| s.client == slot) else {
+        if !value.plain.remove(slot) {
             return false;
-        };
-        value.plain.swap_remove(i);
-        if value.plain.is_empty() {
-            value.plain = Vec::new();
         }
         self.subscriptions -= 1;
         true

@@ -24,6 +24,20 @@ pub(crate) trait NodeValue: Default {
     fn is_empty(&self) -> bool;
 }
 
+/// Literal children of a node. Most nodes of a large trie have at most one (a device's `cmd` under its own
+/// level), so one child is stored inline and compared without hashing; a table is allocated from two on.
+enum Children {
+    None,
+    One(NodeId),
+    Many(Box<HashTable<NodeId>>),
+}
+
+impl Children {
+    fn is_empty(&self) -> bool {
+        matches!(self, Children::None)
+    }
+}
+
 pub(crate) struct Node<V> {
     /// The level this node stands for in its parent ("" for the root).
     level: Box<str>,
@@ -33,7 +47,7 @@ pub(crate) struct Node<V> {
     /// The `#` child.
     pub(crate) hash: NodeId,
     /// Literal children, keyed by their own `level`.
-    children: HashTable<NodeId>,
+    children: Children,
     pub(crate) value: V,
 }
 
@@ -44,7 +58,7 @@ impl<V: NodeValue> Node<V> {
             parent,
             plus: NONE,
             hash: NONE,
-            children: HashTable::new(),
+            children: Children::None,
             value: V::default(),
         }
     }
@@ -60,7 +74,12 @@ impl<V: NodeValue> Node<V> {
 
     /// Literal children, in no particular order.
     pub(crate) fn literal_children(&self) -> impl Iterator<Item = NodeId> + '_ {
-        self.children.iter().copied()
+        let (one, many) = match &self.children {
+            Children::None => (None, None),
+            Children::One(id) => (Some(*id), None),
+            Children::Many(table) => (None, Some(table.iter().copied())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
     }
 }
 
@@ -105,15 +124,18 @@ impl<V: NodeValue> Trie<V> {
     /// The literal child of `node` named `level`.
     #[inline]
     pub(crate) fn literal_child(&self, node: &Node<V>, level: &str) -> Option<NodeId> {
-        if node.children.is_empty() {
-            return None;
+        match &node.children {
+            Children::None => None,
+            Children::One(id) => self.nodes.get(*id as usize).filter(|c| &*c.level == level).map(|_| *id),
+            Children::Many(table) => {
+                let hash = self.hasher.hash_one(level);
+                table
+                    .find(hash, |&id| {
+                        self.nodes.get(id as usize).is_some_and(|c| &*c.level == level)
+                    })
+                    .copied()
+            }
         }
-        let hash = self.hasher.hash_one(level);
-        node.children
-            .find(hash, |&id| {
-                self.nodes.get(id as usize).is_some_and(|c| &*c.level == level)
-            })
-            .copied()
     }
 
     /// The child of `node` for a filter level: `+` and `#` have their own slots.
@@ -169,18 +191,36 @@ impl<V: NodeValue> Trie<V> {
             "+" => self.get_mut(parent).ok_or(Error::CapacityExhausted)?.plus = id,
             "#" => self.get_mut(parent).ok_or(Error::CapacityExhausted)?.hash = id,
             _ => {
-                let hash = self.hasher.hash_one(level);
-                let mut children = std::mem::take(&mut self.get_mut(parent).ok_or(Error::CapacityExhausted)?.children);
-                let (nodes, hasher) = (&self.nodes, &self.hasher);
-                children.insert_unique(hash, id, |&c| {
-                    nodes.get(c as usize).map_or(0, |n| hasher.hash_one(&*n.level))
-                });
+                let children = std::mem::replace(
+                    &mut self.get_mut(parent).ok_or(Error::CapacityExhausted)?.children,
+                    Children::None,
+                );
+                let children = match children {
+                    Children::None => Children::One(id),
+                    Children::One(first) => {
+                        let mut table = Box::new(HashTable::with_capacity(2));
+                        for child in [first, id] {
+                            self.insert_hashed(&mut table, child);
+                        }
+                        Children::Many(table)
+                    }
+                    Children::Many(mut table) => {
+                        self.insert_hashed(&mut table, id);
+                        Children::Many(table)
+                    }
+                };
                 if let Some(p) = self.get_mut(parent) {
                     p.children = children;
                 }
             }
         }
         Ok(id)
+    }
+
+    fn insert_hashed(&self, table: &mut HashTable<NodeId>, id: NodeId) {
+        let (nodes, hasher) = (&self.nodes, &self.hasher);
+        let hash_of = |c: &NodeId| nodes.get(*c as usize).map_or(0, |n| hasher.hash_one(&*n.level));
+        table.insert_unique(hash_of(&id), id, hash_of);
     }
 
     /// Frees `id` and then each ancestor that is left with no value and no children.
@@ -200,12 +240,32 @@ impl<V: NodeValue> Trie<V> {
                 "+" => p.plus = NONE,
                 "#" => p.hash = NONE,
                 _ => {
-                    if let Ok(entry) = p.children.find_entry(hash, |&c| c == id) {
-                        entry.remove();
-                    }
-                    if p.children.is_empty() {
-                        // Give back the table's memory: a node that lost its last child is often about to go too.
-                        p.children = HashTable::new();
+                    let children = match std::mem::replace(&mut p.children, Children::None) {
+                        Children::One(only) if only == id => Children::None,
+                        Children::Many(mut table) => {
+                            if let Ok(entry) = table.find_entry(hash, |&c| c == id) {
+                                entry.remove();
+                            }
+                            // Back to the inline form (and give the table's memory back) at one child; shrink a
+                            // table that has emptied out, so mass unsubscribes return memory.
+                            match table.len() {
+                                0 => Children::None,
+                                1 => table.iter().next().map_or(Children::None, |&c| Children::One(c)),
+                                len => {
+                                    if len * 4 < table.capacity() {
+                                        let (nodes, hasher) = (&self.nodes, &self.hasher);
+                                        table.shrink_to(len * 2, |c| {
+                                            nodes.get(*c as usize).map_or(0, |n| hasher.hash_one(&*n.level))
+                                        });
+                                    }
+                                    Children::Many(table)
+                                }
+                            }
+                        }
+                        other => other,
+                    };
+                    if let Some(p) = self.get_mut(parent) {
+                        p.children = children;
                     }
                 }
             }
