@@ -460,6 +460,11 @@ impl<C: Eq + Hash, S: ShareStrategy<C>> Router<C, S> {
                 }
             }
         };
+        // An empty name only stands for a topic alias that the session resolves before routing; it matches
+        // nothing (not even `#`).
+        if topic.is_empty() {
+            return;
+        }
         let root = self.trie.root();
         // [MQTT-4.7.2-1]: a filter starting with a wildcard does not match a topic starting with `$`.
         if !topic.starts_with('$') {
@@ -977,6 +982,15 @@ mod tests {
         let mut got: Vec<_> = out.iter().map(|d| d.client.clone()).collect();
         got.sort();
         assert_eq!(got, ["b", "c"]);
+    }
+
+    #[test]
+    fn an_empty_topic_matches_nothing() {
+        // Only a v5 alias-only PUBLISH has an empty topic name; it must be resolved before routing.
+        let r = router_of(&["#", "+", "/"]);
+        let mut n = 0;
+        r.visit_subscriptions("", None, |_, _| n += 1);
+        assert_eq!(n, 0);
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! mqtt-router against rmqtt 0.24's `TopicTree` (rmqtt/src/trie.rs), same fleet mix, same run.
+//! mqtt-router against rmqtt 0.24's `TopicTree` (rmqtt/src/trie.rs), same fleet mix, same run, thread CPU time.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
 #[path = "../../benches/fixture/mod.rs"]
 mod fixture;
+
+use fixture::ThreadCpu;
 
 use std::hint::black_box;
 use std::str::FromStr;
@@ -14,9 +16,11 @@ use mqtt_router::{Router, SubscriptionOptions, TopicFilter, TopicName};
 use rmqtt::topic::Topic;
 use rmqtt::trie::TopicTree;
 
-fn matching(c: &mut Criterion) {
+fn matching(c: &mut Criterion<ThreadCpu>) {
     let mut g = c.benchmark_group("match");
-    g.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2)).sample_size(20);
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20);
     for n in [1_000u64, 100_000, 1_000_000] {
         let subs = fixture::subscriptions(n);
         let names: Vec<String> = fixture::topics(n);
@@ -28,7 +32,14 @@ fn matching(c: &mut Criterion) {
 
         let mut router: Router<u64> = Router::new();
         for (client, filter) in &subs {
-            router.subscribe(*client, &TopicFilter::try_from(filter.as_str()).unwrap(), SubscriptionOptions::default(), None).unwrap();
+            router
+                .subscribe(
+                    *client,
+                    &TopicFilter::try_from(filter.as_str()).unwrap(),
+                    SubscriptionOptions::default(),
+                    None,
+                )
+                .unwrap();
         }
         let topics: Vec<TopicName> = names.iter().map(|t| TopicName::try_from(t.as_str()).unwrap()).collect();
         g.bench_function(BenchmarkId::new("hpmq/visit", n), |b| {
@@ -60,9 +71,11 @@ fn matching(c: &mut Criterion) {
     g.finish();
 }
 
-fn churn(c: &mut Criterion) {
+fn churn(c: &mut Criterion<ThreadCpu>) {
     let mut g = c.benchmark_group("subscribe+unsubscribe");
-    g.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2)).sample_size(20);
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20);
     for n in [1_000u64, 100_000, 1_000_000] {
         let subs = fixture::subscriptions(n);
         let fresh: Vec<String> = (0..1024).map(|d| format!("fleet/r{}/new-{d}/cmd", d % 10)).collect();
@@ -70,14 +83,26 @@ fn churn(c: &mut Criterion) {
 
         let mut router: Router<u64> = Router::new();
         for (client, filter) in &subs {
-            router.subscribe(*client, &TopicFilter::try_from(filter.as_str()).unwrap(), SubscriptionOptions::default(), None).unwrap();
+            router
+                .subscribe(
+                    *client,
+                    &TopicFilter::try_from(filter.as_str()).unwrap(),
+                    SubscriptionOptions::default(),
+                    None,
+                )
+                .unwrap();
         }
-        let filters: Vec<TopicFilter> = fresh.iter().map(|f| TopicFilter::try_from(f.as_str()).unwrap()).collect();
+        let filters: Vec<TopicFilter> = fresh
+            .iter()
+            .map(|f| TopicFilter::try_from(f.as_str()).unwrap())
+            .collect();
         g.bench_function(BenchmarkId::new("hpmq", n), |b| {
             b.iter(|| {
                 i = (i + 1) & 1023;
                 let client = 50_000_000 + i as u64;
-                router.subscribe(client, &filters[i], SubscriptionOptions::default(), None).unwrap();
+                router
+                    .subscribe(client, &filters[i], SubscriptionOptions::default(), None)
+                    .unwrap();
                 black_box(router.unsubscribe(&client, &filters[i]))
             })
         });
@@ -100,5 +125,9 @@ fn churn(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, matching, churn);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(ThreadCpu);
+    targets = matching, churn
+}
 criterion_main!(benches);
