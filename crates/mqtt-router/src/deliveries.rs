@@ -13,13 +13,21 @@ pub struct Deliveries<C> {
     pairs: Vec<(u32, SubscriptionId)>,
     /// Identifiers grouped by delivery.
     ids: Vec<SubscriptionId>,
-    /// Per client slot: the generation it was last seen in and its delivery index then.
+    /// Per client slot: the generation it was last seen in and its delivery index then. Only used once a message
+    /// has more than [`LINEAR`] deliveries; below that a scan of `items` is cheaper than a likely cache miss
+    /// into an array as large as the router's client table.
     seen: Vec<(u32, u32)>,
+    /// Whether `seen` is in use for the current message.
+    indexed: bool,
     generation: u32,
 }
 
+/// Deliveries found by scanning before switching to the `seen` index.
+const LINEAR: usize = 16;
+
 struct Item<C> {
     client: C,
+    slot: u32,
     qos: QoS,
     retain_as_published: bool,
     shared: bool,
@@ -50,6 +58,7 @@ impl<C> Default for Deliveries<C> {
             pairs: Vec::new(),
             ids: Vec::new(),
             seen: Vec::new(),
+            indexed: false,
             generation: 0,
         }
     }
@@ -65,6 +74,7 @@ impl<C: Clone> Deliveries<C> {
         self.items.clear();
         self.pairs.clear();
         self.ids.clear();
+        self.indexed = false;
         if self.seen.len() < client_slots {
             self.seen.resize(client_slots, (0, 0));
         }
@@ -76,39 +86,61 @@ impl<C: Clone> Deliveries<C> {
     }
 
     pub(crate) fn add(&mut self, sub: &Subscription, client: &C, shared: bool) {
-        let new_item = |client: &C| Item {
-            client: client.clone(),
-            qos: sub.options.qos,
-            retain_as_published: sub.options.retain_as_published,
-            shared,
-            ids_start: 0,
-            ids_len: 0,
-        };
-        let index = if shared {
-            self.items.push(new_item(client));
-            self.items.len() - 1
-        } else {
-            match self.seen.get_mut(sub.client as usize) {
-                Some(seen) if seen.0 == self.generation => {
-                    let index = seen.1 as usize;
-                    if let Some(item) = self.items.get_mut(index) {
-                        item.qos = item.qos.max(sub.options.qos);
-                        item.retain_as_published |= sub.options.retain_as_published;
-                    }
-                    index
+        let existing = if shared { None } else { self.find(sub.client) };
+        let index = match existing {
+            Some(index) => {
+                if let Some(item) = self.items.get_mut(index) {
+                    item.qos = item.qos.max(sub.options.qos);
+                    item.retain_as_published |= sub.options.retain_as_published;
                 }
-                seen => {
-                    let index = self.items.len();
-                    if let Some(seen) = seen {
-                        *seen = (self.generation, index as u32);
-                    }
-                    self.items.push(new_item(client));
-                    index
+                index
+            }
+            None => {
+                let index = self.items.len();
+                self.items.push(Item {
+                    client: client.clone(),
+                    slot: sub.client,
+                    qos: sub.options.qos,
+                    retain_as_published: sub.options.retain_as_published,
+                    shared,
+                    ids_start: 0,
+                    ids_len: 0,
+                });
+                if !shared {
+                    self.record(sub.client, index);
                 }
+                index
             }
         };
         if let Some(id) = sub.id {
             self.pairs.push((index as u32, id));
+        }
+    }
+
+    /// The index of the non-shared delivery to client `slot`, if there is one already.
+    fn find(&self, slot: u32) -> Option<usize> {
+        if self.indexed {
+            let &(generation, index) = self.seen.get(slot as usize)?;
+            return (generation == self.generation).then_some(index as usize);
+        }
+        self.items.iter().position(|item| item.slot == slot && !item.shared)
+    }
+
+    /// Notes that client `slot` has its non-shared delivery at `index`, switching to the index when the scan
+    /// gets long.
+    fn record(&mut self, slot: u32, index: usize) {
+        if !self.indexed && self.items.len() > LINEAR {
+            self.indexed = true;
+            let generation = self.generation;
+            for (i, item) in self.items.iter().enumerate() {
+                if let (false, Some(seen)) = (item.shared, self.seen.get_mut(item.slot as usize)) {
+                    *seen = (generation, i as u32);
+                }
+            }
+        } else if self.indexed
+            && let Some(seen) = self.seen.get_mut(slot as usize)
+        {
+            *seen = (self.generation, index as u32);
         }
     }
 

@@ -7,10 +7,11 @@
 //! * [`ShareStrategy`] and the built-in strategies (`shared.rs`) for `$share/{group}/{filter}`.
 //! * [`RetainedStore`] (`retained.rs`): retained messages, indexed for wildcard lookups.
 //! * [`Error`] (`error.rs`).
-//! * `trie.rs`: the arena trie under both indexes.
+//! * `trie.rs`: the arena trie under both indexes; `level.rs`: its inline level strings.
 
 mod deliveries;
 mod error;
+mod level;
 mod retained;
 mod router;
 mod shared;

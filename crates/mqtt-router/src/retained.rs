@@ -187,14 +187,14 @@ impl<M> RetainedStore<M> {
                 // `a/#` includes `a` itself; at the root there is no message.
                 self.visit_value(node, now, visitor);
                 for child in node.literal_children().filter_map(|id| self.trie.get(id)) {
-                    if !(at_root && child.level().starts_with('$')) {
+                    if !(at_root && child.level_is_dollar()) {
                         self.visit_subtree(child, now, visitor);
                     }
                 }
             }
             Some("+") => {
                 for child in node.literal_children().filter_map(|id| self.trie.get(id)) {
-                    if !(at_root && child.level().starts_with('$')) {
+                    if !(at_root && child.level_is_dollar()) {
                         self.walk(child, &mut levels.clone(), false, now, visitor);
                     }
                 }

@@ -945,6 +945,28 @@ mod tests {
     }
 
     #[test]
+    fn deliveries_collapse_with_many_clients() {
+        // Past the first few deliveries the buffer switches from scanning to its per-client index.
+        let mut r: Router<u32> = Router::new();
+        for c in 0..40 {
+            r.subscribe(c, &f("a/+"), opts(QoS::AtMostOnce), NonZeroU32::new(c + 1)).unwrap();
+            r.subscribe(c, &f("$share/g/a/b"), opts(QoS::AtMostOnce), None).unwrap();
+            r.subscribe(c, &f("a/#"), opts(QoS::AtLeastOnce), NonZeroU32::new(c + 100)).unwrap();
+        }
+        let mut out = Deliveries::new();
+        for _ in 0..3 {
+            r.deliveries(&t("a/b"), None, &mut out);
+            assert_eq!(out.len(), 41);
+            assert_eq!(out.iter().filter(|d| d.shared).count(), 1);
+            for d in out.iter().filter(|d| !d.shared) {
+                let mut ids: Vec<u32> = d.subscription_ids.iter().map(|i| i.get()).collect();
+                ids.sort_unstable();
+                assert_eq!((d.qos, ids), (QoS::AtLeastOnce, vec![d.client + 1, d.client + 100]));
+            }
+        }
+    }
+
+    #[test]
     fn no_local_suppresses_delivery_to_the_publisher_only() {
         // [MQTT-3.8.3-3]
         let mut r: Router<u32> = Router::new();

@@ -9,6 +9,7 @@ use std::hash::BuildHasher;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::Error;
+use crate::level::Level;
 
 /// Index of a node in the arena.
 pub(crate) type NodeId = u32;
@@ -40,7 +41,7 @@ impl Children {
 
 pub(crate) struct Node<V> {
     /// The level this node stands for in its parent ("" for the root).
-    level: Box<str>,
+    level: Level,
     parent: NodeId,
     /// The `+` child.
     pub(crate) plus: NodeId,
@@ -52,7 +53,7 @@ pub(crate) struct Node<V> {
 }
 
 impl<V: NodeValue> Node<V> {
-    fn new(level: Box<str>, parent: NodeId) -> Self {
+    fn new(level: Level, parent: NodeId) -> Self {
         Node {
             level,
             parent,
@@ -67,9 +68,9 @@ impl<V: NodeValue> Node<V> {
         self.value.is_empty() && self.plus == NONE && self.hash == NONE && self.children.is_empty()
     }
 
-    /// This node's level.
-    pub(crate) fn level(&self) -> &str {
-        &self.level
+    /// True when this node's level starts with `$`.
+    pub(crate) fn level_is_dollar(&self) -> bool {
+        self.level.as_bytes().first() == Some(&b'$')
     }
 
     /// Literal children, in no particular order.
@@ -92,7 +93,7 @@ pub(crate) struct Trie<V> {
 impl<V: NodeValue> Default for Trie<V> {
     fn default() -> Self {
         Trie {
-            nodes: vec![Node::new(Box::from(""), NONE)],
+            nodes: vec![Node::new(Level::default(), NONE)],
             free: Vec::new(),
             hasher: DefaultHashBuilder::default(),
         }
@@ -126,12 +127,18 @@ impl<V: NodeValue> Trie<V> {
     pub(crate) fn literal_child(&self, node: &Node<V>, level: &str) -> Option<NodeId> {
         match &node.children {
             Children::None => None,
-            Children::One(id) => self.nodes.get(*id as usize).filter(|c| &*c.level == level).map(|_| *id),
+            Children::One(id) => self
+                .nodes
+                .get(*id as usize)
+                .filter(|c| c.level.as_bytes() == level.as_bytes())
+                .map(|_| *id),
             Children::Many(table) => {
-                let hash = self.hasher.hash_one(level);
+                let hash = self.hasher.hash_one(level.as_bytes());
                 table
                     .find(hash, |&id| {
-                        self.nodes.get(id as usize).is_some_and(|c| &*c.level == level)
+                        self.nodes
+                            .get(id as usize)
+                            .is_some_and(|c| c.level.as_bytes() == level.as_bytes())
                     })
                     .copied()
             }
@@ -171,7 +178,7 @@ impl<V: NodeValue> Trie<V> {
     }
 
     fn add_child(&mut self, parent: NodeId, level: &str) -> Result<NodeId, Error> {
-        let node = Node::new(Box::from(level), parent);
+        let node = Node::new(Level::new(level), parent);
         let id = match self.free.pop() {
             Some(id) => {
                 let slot = self.get_mut(id).ok_or(Error::CapacityExhausted)?;
@@ -219,7 +226,11 @@ impl<V: NodeValue> Trie<V> {
 
     fn insert_hashed(&self, table: &mut HashTable<NodeId>, id: NodeId) {
         let (nodes, hasher) = (&self.nodes, &self.hasher);
-        let hash_of = |c: &NodeId| nodes.get(*c as usize).map_or(0, |n| hasher.hash_one(&*n.level));
+        let hash_of = |c: &NodeId| {
+            nodes
+                .get(*c as usize)
+                .map_or(0, |n| hasher.hash_one(n.level.as_bytes()))
+        };
         table.insert_unique(hash_of(&id), id, hash_of);
     }
 
@@ -231,14 +242,14 @@ impl<V: NodeValue> Trie<V> {
                 return;
             }
             let parent = node.parent;
-            let hash = self.hasher.hash_one(&*node.level);
+            let hash = self.hasher.hash_one(node.level.as_bytes());
             let Some(level) = self.get_mut(id).map(|n| std::mem::take(&mut n.level)) else {
                 return;
             };
             let Some(p) = self.get_mut(parent) else { return };
-            match &*level {
-                "+" => p.plus = NONE,
-                "#" => p.hash = NONE,
+            match level.as_bytes() {
+                b"+" => p.plus = NONE,
+                b"#" => p.hash = NONE,
                 _ => {
                     let children = match std::mem::replace(&mut p.children, Children::None) {
                         Children::One(only) if only == id => Children::None,
@@ -255,7 +266,9 @@ impl<V: NodeValue> Trie<V> {
                                     if len * 4 < table.capacity() {
                                         let (nodes, hasher) = (&self.nodes, &self.hasher);
                                         table.shrink_to(len * 2, |c| {
-                                            nodes.get(*c as usize).map_or(0, |n| hasher.hash_one(&*n.level))
+                                            nodes
+                                                .get(*c as usize)
+                                                .map_or(0, |n| hasher.hash_one(n.level.as_bytes()))
                                         });
                                     }
                                     Children::Many(table)

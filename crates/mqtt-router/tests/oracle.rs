@@ -36,7 +36,14 @@ fn naive_matches(filter: &str, topic: &str) -> bool {
 }
 
 fn level() -> impl proptest::strategy::Strategy<Value = &'static str> {
-    prop::sample::select(vec!["a", "b", "$x", "", "ab"])
+    prop::sample::select(vec![
+        "a",
+        "b",
+        "$x",
+        "",
+        "ab",
+        "a-level-longer-than-the-22-inline-bytes",
+    ])
 }
 
 fn topic() -> impl proptest::strategy::Strategy<Value = String> {
@@ -46,7 +53,15 @@ fn topic() -> impl proptest::strategy::Strategy<Value = String> {
 }
 
 fn filter() -> impl proptest::strategy::Strategy<Value = String> {
-    let level = prop::sample::select(vec!["a", "b", "$x", "", "+", "+"]);
+    let level = prop::sample::select(vec![
+        "a",
+        "b",
+        "$x",
+        "",
+        "+",
+        "+",
+        "a-level-longer-than-the-22-inline-bytes",
+    ]);
     (
         prop::collection::vec(level, 0..4),
         any::<bool>(),
