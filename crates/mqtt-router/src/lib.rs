@@ -23,5 +23,10 @@ pub use retained::{Retained, RetainedPayload, RetainedStore};
 pub use router::{DEFAULT_MAX_LEVELS, Match, Router, SubscribeOutcome};
 pub use shared::{BuiltinStrategy, HashClientId, Members, Pick, Random, RoundRobin, ShareStrategy, Sticky};
 
+/// The "Embedding the router" example of the repository README, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct RepositoryReadme;
+
 /// The codec types the router's API is written in, re-exported so embedders need one dependency.
 pub use mqtt_codec::{QoS, RetainHandling, SubscriptionId, SubscriptionOptions, TopicFilter, TopicName};

@@ -949,9 +949,11 @@ mod tests {
         // Past the first few deliveries the buffer switches from scanning to its per-client index.
         let mut r: Router<u32> = Router::new();
         for c in 0..40 {
-            r.subscribe(c, &f("a/+"), opts(QoS::AtMostOnce), NonZeroU32::new(c + 1)).unwrap();
+            r.subscribe(c, &f("a/+"), opts(QoS::AtMostOnce), NonZeroU32::new(c + 1))
+                .unwrap();
             r.subscribe(c, &f("$share/g/a/b"), opts(QoS::AtMostOnce), None).unwrap();
-            r.subscribe(c, &f("a/#"), opts(QoS::AtLeastOnce), NonZeroU32::new(c + 100)).unwrap();
+            r.subscribe(c, &f("a/#"), opts(QoS::AtLeastOnce), NonZeroU32::new(c + 100))
+                .unwrap();
         }
         let mut out = Deliveries::new();
         for _ in 0..3 {
