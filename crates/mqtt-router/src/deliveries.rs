@@ -85,7 +85,7 @@ impl<C: Clone> Deliveries<C> {
         }
     }
 
-    pub(crate) fn add(&mut self, sub: &Subscription, client: &C, shared: bool) {
+    pub(crate) fn add(&mut self, sub: &Subscription<C>, shared: bool) {
         let existing = if shared { None } else { self.find(sub.client) };
         let index = match existing {
             Some(index) => {
@@ -98,7 +98,7 @@ impl<C: Clone> Deliveries<C> {
             None => {
                 let index = self.items.len();
                 self.items.push(Item {
-                    client: client.clone(),
+                    client: sub.client_id.clone(),
                     slot: sub.client,
                     qos: sub.options.qos,
                     retain_as_published: sub.options.retain_as_published,

@@ -36,6 +36,15 @@ impl Level {
     }
 }
 
+/// A 4-byte summary of a level (length, first, middle and last byte): equal levels have equal tags, and
+/// different levels of one node usually do not, so a mismatch is found without loading the other level.
+#[inline]
+pub(crate) fn tag(level: &[u8]) -> u32 {
+    let at = |i: usize| level.get(i).copied().unwrap_or(0);
+    let len = level.len();
+    u32::from_le_bytes([len as u8, at(0), at(len / 2), at(len.wrapping_sub(1))])
+}
+
 impl Default for Level {
     fn default() -> Self {
         Level::Inline {
@@ -64,5 +73,8 @@ mod tests {
             assert_eq!(matches!(level, Level::Inline { .. }), s.len() <= INLINE, "{s}");
         }
         assert_eq!(std::mem::size_of::<Level>(), 24);
+        assert_eq!(tag(b"cmd"), tag(b"cmd"));
+        assert_ne!(tag(b"cmd"), tag(b"status"));
+        assert_eq!(tag(b""), 0);
     }
 }

@@ -58,8 +58,7 @@ impl<'a, C> Pick<'a, C> {
 
 /// The members of a share group, in an order that changes only when members join or leave.
 pub struct Members<'a, C> {
-    pub(crate) subs: &'a [Subscription],
-    pub(crate) clients: &'a [crate::router::ClientSlot<C>],
+    pub(crate) subs: &'a [Subscription<C>],
 }
 
 impl<'a, C> Members<'a, C> {
@@ -75,8 +74,7 @@ impl<'a, C> Members<'a, C> {
 
     /// The client id of member `index`.
     pub fn client(&self, index: usize) -> Option<&'a C> {
-        let sub = self.subs.get(index)?;
-        self.clients.get(sub.client as usize)?.id.as_ref()
+        self.subs.get(index).map(|s| &s.client_id)
     }
 
     /// A small number that identifies member `index`'s client for as long as it stays in the router (it may be

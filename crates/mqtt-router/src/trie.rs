@@ -9,7 +9,7 @@ use std::hash::BuildHasher;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::Error;
-use crate::level::Level;
+use crate::level::{Level, tag};
 
 /// Index of a node in the arena.
 pub(crate) type NodeId = u32;
@@ -29,7 +29,8 @@ pub(crate) trait NodeValue: Default {
 /// level), so one child is stored inline and compared without hashing; a table is allocated from two on.
 enum Children {
     None,
-    One(NodeId),
+    /// The child and the [`tag`] of its level.
+    One(NodeId, u32),
     Many(Box<HashTable<NodeId>>),
 }
 
@@ -77,7 +78,7 @@ impl<V: NodeValue> Node<V> {
     pub(crate) fn literal_children(&self) -> impl Iterator<Item = NodeId> + '_ {
         let (one, many) = match &self.children {
             Children::None => (None, None),
-            Children::One(id) => (Some(*id), None),
+            Children::One(id, _) => (Some(*id), None),
             Children::Many(table) => (None, Some(table.iter().copied())),
         };
         one.into_iter().chain(many.into_iter().flatten())
@@ -127,11 +128,15 @@ impl<V: NodeValue> Trie<V> {
     pub(crate) fn literal_child(&self, node: &Node<V>, level: &str) -> Option<NodeId> {
         match &node.children {
             Children::None => None,
-            Children::One(id) => self
-                .nodes
-                .get(*id as usize)
-                .filter(|c| c.level.as_bytes() == level.as_bytes())
-                .map(|_| *id),
+            Children::One(id, child_tag) => {
+                if *child_tag != tag(level.as_bytes()) {
+                    return None;
+                }
+                self.nodes
+                    .get(*id as usize)
+                    .filter(|c| c.level.as_bytes() == level.as_bytes())
+                    .map(|_| *id)
+            }
             Children::Many(table) => {
                 let hash = self.hasher.hash_one(level.as_bytes());
                 table
@@ -203,8 +208,8 @@ impl<V: NodeValue> Trie<V> {
                     Children::None,
                 );
                 let children = match children {
-                    Children::None => Children::One(id),
-                    Children::One(first) => {
+                    Children::None => Children::One(id, tag(level.as_bytes())),
+                    Children::One(first, _) => {
                         let mut table = Box::new(HashTable::with_capacity(2));
                         for child in [first, id] {
                             self.insert_hashed(&mut table, child);
@@ -252,7 +257,7 @@ impl<V: NodeValue> Trie<V> {
                 b"#" => p.hash = NONE,
                 _ => {
                     let children = match std::mem::replace(&mut p.children, Children::None) {
-                        Children::One(only) if only == id => Children::None,
+                        Children::One(only, _) if only == id => Children::None,
                         Children::Many(mut table) => {
                             if let Ok(entry) = table.find_entry(hash, |&c| c == id) {
                                 entry.remove();
@@ -261,7 +266,10 @@ impl<V: NodeValue> Trie<V> {
                             // table that has emptied out, so mass unsubscribes return memory.
                             match table.len() {
                                 0 => Children::None,
-                                1 => table.iter().next().map_or(Children::None, |&c| Children::One(c)),
+                                1 => table.iter().next().map_or(Children::None, |&c| {
+                                    let t = self.nodes.get(c as usize).map_or(0, |n| tag(n.level.as_bytes()));
+                                    Children::One(c, t)
+                                }),
                                 len => {
                                     if len * 4 < table.capacity() {
                                         let (nodes, hasher) = (&self.nodes, &self.hasher);
