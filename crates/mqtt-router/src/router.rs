@@ -28,7 +28,7 @@ pub struct Router<C, S = BuiltinStrategy> {
     trie: Trie<Subscribers<C>>,
     pub(crate) clients: Vec<ClientSlot<C>>,
     free_clients: Vec<u32>,
-    /// Client slots, found by hashing the id stored in the slot itself (so each id is stored once).
+    /// Client slots, found by hashing the id stored in the slot itself (the table holds only slot numbers).
     index: HashTable<u32>,
     hasher: DefaultHashBuilder,
     strategy: S,
