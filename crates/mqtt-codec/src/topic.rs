@@ -97,6 +97,14 @@ impl TopicName {
         Ok(TopicName(s))
     }
 
+    /// The empty topic of a v5 PUBLISH that names its topic by a Topic Alias alone (spec 3.3.2.3.4).
+    ///
+    /// Crate-internal on purpose: the only way users get one is [`crate::Publish::alias_only`] or decoding such a
+    /// PUBLISH, so an empty topic never travels without an alias.
+    pub(crate) fn empty_for_alias() -> Self {
+        TopicName(ByteStr::new())
+    }
+
     /// Wraps a `'static` literal; panics if it is not a valid topic name (for constants in code, not input).
     ///
     /// # Panics

@@ -1,0 +1,87 @@
+//! The body shared by PUBACK, PUBREC, PUBREL and PUBCOMP (spec 3.4–3.7): a packet identifier, then in v5 an
+//! optional reason code and an optional property block.
+//!
+//! Each packet keeps its own struct and its own list of allowed reason codes (in `puback.rs` and friends);
+//! this module only reads and writes the common layout.
+
+use bytes::{BufMut, BytesMut};
+
+use crate::field::Reader;
+use crate::properties::{self, AckProperties};
+use crate::{Error, PacketId, PacketType, ProtocolVersion, ReasonCode, header};
+
+/// What an ack carries.
+pub(crate) struct AckBody {
+    pub packet_id: PacketId,
+    pub reason_code: ReasonCode,
+    pub properties: AckProperties,
+}
+
+/// Decodes the body. In v5 a remaining length of 2 means Success without properties and 3 means a reason code
+/// without properties (spec 3.4.2.1).
+pub(crate) fn decode(
+    version: ProtocolVersion,
+    mut r: Reader,
+    allowed: fn(ReasonCode) -> bool,
+) -> Result<AckBody, Error> {
+    let packet_id = r.packet_id()?;
+    let mut body = AckBody {
+        packet_id,
+        reason_code: ReasonCode::Success,
+        properties: AckProperties::default(),
+    };
+    if version.is_v5() && !r.is_empty() {
+        let code = r.u8()?;
+        body.reason_code = ReasonCode::from_u8(code)
+            .filter(|&c| allowed(c))
+            .ok_or(Error::ReasonCodeNotAllowed {
+                packet: r.packet(),
+                code,
+            })?;
+        if !r.is_empty() {
+            body.properties = AckProperties::decode(&mut r)?;
+        }
+    }
+    r.finish()?;
+    Ok(body)
+}
+
+/// Remaining length, using the shortest form v5 allows.
+pub(crate) fn remaining_len(version: ProtocolVersion, reason_code: ReasonCode, props: &AckProperties) -> usize {
+    match version {
+        ProtocolVersion::V311 => 2,
+        ProtocolVersion::V5 if props.is_empty() && reason_code == ReasonCode::Success => 2,
+        ProtocolVersion::V5 if props.is_empty() => 3,
+        ProtocolVersion::V5 => 3 + properties::block_len(props.len()),
+    }
+}
+
+/// Encodes an ack. In 3.1.1 the reason code and properties are not representable and are left out.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn encode(
+    version: ProtocolVersion,
+    dst: &mut BytesMut,
+    packet_type: PacketType,
+    packet_id: PacketId,
+    reason_code: ReasonCode,
+    props: &AckProperties,
+    allowed: fn(ReasonCode) -> bool,
+) -> Result<(), Error> {
+    if version.is_v5() && !allowed(reason_code) {
+        return Err(Error::ReasonCodeNotAllowed {
+            packet: packet_type,
+            code: reason_code.as_u8(),
+        });
+    }
+    let flags = packet_type.required_flags().unwrap_or(0);
+    let remaining = remaining_len(version, reason_code, props);
+    header::begin(dst, packet_type, flags, remaining)?;
+    dst.put_u16(packet_id.get());
+    if remaining > 2 {
+        dst.put_u8(reason_code.as_u8());
+    }
+    if remaining > 3 {
+        props.encode(dst)?;
+    }
+    Ok(())
+}
