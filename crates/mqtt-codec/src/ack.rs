@@ -67,21 +67,130 @@ pub(crate) fn encode(
     props: &AckProperties,
     allowed: fn(ReasonCode) -> bool,
 ) -> Result<(), Error> {
-    if version.is_v5() && !allowed(reason_code) {
-        return Err(Error::ReasonCodeNotAllowed {
-            packet: packet_type,
-            code: reason_code.as_u8(),
-        });
+    header::atomic(dst, |dst| {
+        if version.is_v5() && !allowed(reason_code) {
+            return Err(Error::ReasonCodeNotAllowed {
+                packet: packet_type,
+                code: reason_code.as_u8(),
+            });
+        }
+        let flags = packet_type.required_flags().unwrap_or(0);
+        let remaining = remaining_len(version, reason_code, props);
+        header::begin(dst, packet_type, flags, remaining)?;
+        dst.put_u16(packet_id.get());
+        if remaining > 2 {
+            dst.put_u8(reason_code.as_u8());
+        }
+        if remaining > 3 {
+            props.encode(dst)?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+
+    use crate::packet::vectors::{assert_decodes, assert_wire};
+    use crate::properties::AckProperties;
+    use crate::{ByteStr, Error, Packet, PacketId, PacketType, PubAck, PubComp, PubRec, PubRel, ReasonCode};
+    use crate::{ProtocolVersion::V5, ProtocolVersion::V311};
+
+    fn id(n: u16) -> PacketId {
+        PacketId::new(n).unwrap()
     }
-    let flags = packet_type.required_flags().unwrap_or(0);
-    let remaining = remaining_len(version, reason_code, props);
-    header::begin(dst, packet_type, flags, remaining)?;
-    dst.put_u16(packet_id.get());
-    if remaining > 2 {
-        dst.put_u8(reason_code.as_u8());
+
+    #[test]
+    fn all_four_in_both_versions() {
+        assert_wire(V311, PubAck::new(id(1)), b"\x40\x02\x00\x01");
+        assert_wire(V311, PubRec::new(id(1)), b"\x50\x02\x00\x01");
+        assert_wire(V311, PubRel::new(id(1)), b"\x62\x02\x00\x01");
+        assert_wire(V311, PubComp::new(id(1)), b"\x70\x02\x00\x01");
+        // v5 success without properties uses the short form (spec 3.4.2.1).
+        assert_wire(V5, PubAck::new(id(1)), b"\x40\x02\x00\x01");
+        assert_wire(V5, PubRel::new(id(0xABCD)), b"\x62\x02\xAB\xCD");
     }
-    if remaining > 3 {
-        props.encode(dst)?;
+
+    #[test]
+    fn v5_reason_codes_and_properties() {
+        assert_wire(
+            V5,
+            PubAck::new(id(1)).reason_code(ReasonCode::NoMatchingSubscribers),
+            b"\x40\x03\x00\x01\x10",
+        );
+        assert_wire(
+            V5,
+            PubRec::new(id(1)).reason_code(ReasonCode::QuotaExceeded),
+            b"\x50\x03\x00\x01\x97",
+        );
+        assert_wire(
+            V5,
+            PubComp::new(id(1)).reason_code(ReasonCode::PacketIdentifierNotFound),
+            b"\x70\x03\x00\x01\x92",
+        );
+        let props = AckProperties {
+            reason_string: Some(ByteStr::from_static("e")),
+            ..Default::default()
+        };
+        assert_wire(
+            V5,
+            PubAck::new(id(1))
+                .reason_code(ReasonCode::UnspecifiedError)
+                .properties(props.clone()),
+            b"\x40\x08\x00\x01\x80\x04\x1F\x00\x01e",
+        );
+        // Properties force the reason code to be written even for Success.
+        assert_wire(
+            V5,
+            PubRel::new(id(1)).properties(props),
+            b"\x62\x08\x00\x01\x00\x04\x1F\x00\x01e",
+        );
     }
-    Ok(())
+
+    #[test]
+    fn v5_accepts_the_long_forms() {
+        assert_eq!(
+            assert_decodes(V5, b"\x40\x03\x00\x01\x00"),
+            Packet::PubAck(PubAck::new(id(1)))
+        );
+        assert_eq!(
+            assert_decodes(V5, b"\x40\x04\x00\x01\x00\x00"),
+            Packet::PubAck(PubAck::new(id(1)))
+        );
+    }
+
+    #[test]
+    fn v311_leaves_v5_fields_out() {
+        let mut out = BytesMut::new();
+        PubAck::new(id(1))
+            .reason_code(ReasonCode::NotAuthorized)
+            .encode(V311, &mut out)
+            .unwrap();
+        assert_eq!(&out[..], b"\x40\x02\x00\x01");
+    }
+
+    #[test]
+    fn reason_codes_per_packet() {
+        let mut out = BytesMut::new();
+        assert_eq!(
+            PubRel::new(id(1))
+                .reason_code(ReasonCode::QuotaExceeded)
+                .encode(V5, &mut out),
+            Err(Error::ReasonCodeNotAllowed {
+                packet: PacketType::PubRel,
+                code: 0x97
+            })
+        );
+        assert_eq!(
+            PubAck::new(id(1))
+                .reason_code(ReasonCode::PacketIdentifierNotFound)
+                .encode(V5, &mut out),
+            Err(Error::ReasonCodeNotAllowed {
+                packet: PacketType::PubAck,
+                code: 0x92
+            })
+        );
+        assert!(out.is_empty());
+    }
 }

@@ -77,25 +77,63 @@ impl Auth {
         header::packet_len(self.remaining_len())
     }
 
-    /// Appends this packet to `dst`.
+    /// Appends this packet to `dst`, reserving its size once; on error `dst` is left as it was.
     pub fn encode(&self, version: ProtocolVersion, dst: &mut BytesMut) -> Result<(), Error> {
-        if !version.is_v5() {
-            return Err(Error::NotInVersion { what: "AUTH", version });
-        }
-        if !allowed(self.reason_code) {
-            return Err(Error::ReasonCodeNotAllowed {
-                packet: PacketType::Auth,
-                code: self.reason_code.as_u8(),
-            });
-        }
-        let remaining = self.remaining_len();
-        header::begin(dst, PacketType::Auth, 0, remaining)?;
-        if remaining > 0 {
-            dst.put_u8(self.reason_code.as_u8());
-        }
-        if remaining > 1 {
-            self.properties.encode(dst)?;
-        }
-        Ok(())
+        header::atomic(dst, |dst| {
+            if !version.is_v5() {
+                return Err(Error::NotInVersion { what: "AUTH", version });
+            }
+            if !allowed(self.reason_code) {
+                return Err(Error::ReasonCodeNotAllowed {
+                    packet: PacketType::Auth,
+                    code: self.reason_code.as_u8(),
+                });
+            }
+            let remaining = self.remaining_len();
+            header::begin(dst, PacketType::Auth, 0, remaining)?;
+            if remaining > 0 {
+                dst.put_u8(self.reason_code.as_u8());
+            }
+            if remaining > 1 {
+                self.properties.encode(dst)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ByteStr;
+    use crate::packet::vectors::assert_wire;
+    use ProtocolVersion::{V5, V311};
+
+    #[test]
+    fn vectors() {
+        assert_wire(V5, Auth::new(ReasonCode::Success), b"\xF0\x00");
+        assert_wire(V5, Auth::new(ReasonCode::ReAuthenticate), b"\xF0\x01\x19");
+        let props = AuthProperties {
+            authentication_method: Some(ByteStr::from_static("x")),
+            ..Default::default()
+        };
+        assert_wire(
+            V5,
+            Auth::new(ReasonCode::ContinueAuthentication).properties(props),
+            b"\xF0\x06\x18\x04\x15\x00\x01x",
+        );
+    }
+
+    #[test]
+    fn not_in_v311() {
+        let mut out = BytesMut::new();
+        assert_eq!(
+            Auth::new(ReasonCode::Success).encode(V311, &mut out),
+            Err(Error::NotInVersion {
+                what: "AUTH",
+                version: V311
+            })
+        );
+        assert!(out.is_empty());
     }
 }

@@ -141,26 +141,112 @@ impl ConnAck {
         header::packet_len(self.remaining_len(version))
     }
 
-    /// Appends this packet to `dst`.
+    /// Appends this packet to `dst`, reserving its size once; on error `dst` is left as it was.
     pub fn encode(&self, version: ProtocolVersion, dst: &mut BytesMut) -> Result<(), Error> {
-        if !allowed(self.reason_code) {
-            return Err(Error::ReasonCodeNotAllowed {
-                packet: PacketType::ConnAck,
-                code: self.reason_code.as_u8(),
-            });
-        }
-        if self.session_present && self.reason_code != ReasonCode::Success {
-            return Err(Error::SessionPresentOnRefusal);
-        }
-        header::begin(dst, PacketType::ConnAck, 0, self.remaining_len(version))?;
-        dst.put_u8(u8::from(self.session_present));
-        match version {
-            ProtocolVersion::V311 => dst.put_u8(to_v311(self.reason_code)),
-            ProtocolVersion::V5 => {
-                dst.put_u8(self.reason_code.as_u8());
-                self.properties.encode(dst)?;
+        header::atomic(dst, |dst| {
+            if !allowed(self.reason_code) {
+                return Err(Error::ReasonCodeNotAllowed {
+                    packet: PacketType::ConnAck,
+                    code: self.reason_code.as_u8(),
+                });
             }
+            if self.session_present && self.reason_code != ReasonCode::Success {
+                return Err(Error::SessionPresentOnRefusal);
+            }
+            header::begin(dst, PacketType::ConnAck, 0, self.remaining_len(version))?;
+            dst.put_u8(u8::from(self.session_present));
+            match version {
+                ProtocolVersion::V311 => dst.put_u8(to_v311(self.reason_code)),
+                ProtocolVersion::V5 => {
+                    dst.put_u8(self.reason_code.as_u8());
+                    self.properties.encode(dst)?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU16;
+
+    use super::*;
+    use crate::QoS;
+    use crate::packet::vectors::assert_wire;
+    use ProtocolVersion::{V5, V311};
+
+    #[test]
+    fn v311_return_codes() {
+        assert_wire(V311, ConnAck::new(ReasonCode::Success, true), b"\x20\x02\x01\x00");
+        for (code, byte) in [
+            (ReasonCode::UnsupportedProtocolVersion, 1u8),
+            (ReasonCode::ClientIdentifierNotValid, 2),
+            (ReasonCode::ServerUnavailable, 3),
+            (ReasonCode::BadUserNameOrPassword, 4),
+            (ReasonCode::NotAuthorized, 5),
+        ] {
+            assert_wire(V311, ConnAck::new(code, false), &[0x20, 0x02, 0x00, byte]);
         }
-        Ok(())
+    }
+
+    #[test]
+    fn v311_maps_v5_only_refusals_to_the_nearest_code() {
+        for (code, byte) in [
+            (ReasonCode::Banned, 5u8),
+            (ReasonCode::BadAuthenticationMethod, 4),
+            (ReasonCode::ServerBusy, 3),
+            (ReasonCode::QuotaExceeded, 3),
+        ] {
+            let mut out = BytesMut::new();
+            ConnAck::new(code, false).encode(V311, &mut out).unwrap();
+            assert_eq!(&out[..], &[0x20, 0x02, 0x00, byte]);
+        }
+    }
+
+    #[test]
+    fn v5_with_and_without_properties() {
+        assert_wire(V5, ConnAck::new(ReasonCode::Success, false), b"\x20\x03\x00\x00\x00");
+        assert_wire(V5, ConnAck::new(ReasonCode::Banned, false), b"\x20\x03\x00\x8A\x00");
+        let props = ConnAckProperties {
+            receive_maximum: NonZeroU16::new(10),
+            maximum_qos: Some(QoS::AtLeastOnce),
+            assigned_client_identifier: Some(crate::ByteStr::from_static("id")),
+            ..Default::default()
+        };
+        assert_wire(
+            V5,
+            ConnAck::new(ReasonCode::Success, true).properties(props),
+            b"\x20\x0D\x01\x00\x0A\x21\x00\x0A\x24\x01\x12\x00\x02id",
+        );
+    }
+
+    #[test]
+    fn encode_refuses_what_decode_refuses() {
+        let mut out = BytesMut::new();
+        assert_eq!(
+            ConnAck::new(ReasonCode::NotAuthorized, true).encode(V5, &mut out),
+            Err(Error::SessionPresentOnRefusal)
+        );
+        assert_eq!(
+            ConnAck::new(ReasonCode::GrantedQoS1, false).encode(V5, &mut out),
+            Err(Error::ReasonCodeNotAllowed {
+                packet: PacketType::ConnAck,
+                code: 0x01
+            })
+        );
+        let props = ConnAckProperties {
+            maximum_qos: Some(QoS::ExactlyOnce),
+            ..Default::default()
+        };
+        assert_eq!(
+            ConnAck::new(ReasonCode::Success, false)
+                .properties(props)
+                .encode(V5, &mut out),
+            Err(Error::InvalidPropertyValue {
+                property: crate::PropertyId::MaximumQoS
+            })
+        );
+        assert!(out.is_empty());
     }
 }

@@ -248,40 +248,123 @@ impl Connect {
         header::packet_len(self.remaining_len())
     }
 
-    /// Appends this packet to `dst`, in [`Connect::protocol_version`].
+    /// Appends this packet to `dst` in [`Connect::protocol_version`]; on error `dst` is left as it was.
     pub fn encode(&self, dst: &mut BytesMut) -> Result<(), Error> {
-        let v5 = self.protocol_version.is_v5();
-        if !v5 && self.password.is_some() && self.username.is_none() {
-            return Err(Error::PasswordWithoutUsername);
-        }
-        let mut flags = u8::from(self.clean_start) << 1;
-        if let Some(will) = &self.will {
-            flags |= 0b100 | will.qos.as_u8() << 3 | u8::from(will.retain) << 5;
-        }
-        flags |= u8::from(self.password.is_some()) << 6 | u8::from(self.username.is_some()) << 7;
-
-        header::begin(dst, PacketType::Connect, 0, self.remaining_len())?;
-        field::put_binary(dst, PROTOCOL_NAME)?;
-        dst.put_u8(self.protocol_version.level());
-        dst.put_u8(flags);
-        dst.put_u16(self.keep_alive);
-        if v5 {
-            self.properties.encode(dst)?;
-        }
-        field::put_string(dst, &self.client_id);
-        if let Some(will) = &self.will {
-            if v5 {
-                will.properties.encode(dst)?;
+        header::atomic(dst, |dst| {
+            let v5 = self.protocol_version.is_v5();
+            if !v5 && self.password.is_some() && self.username.is_none() {
+                return Err(Error::PasswordWithoutUsername);
             }
-            field::put_string(dst, &will.topic);
-            field::put_binary(dst, &will.payload)?;
-        }
-        if let Some(username) = &self.username {
-            field::put_string(dst, username);
-        }
-        if let Some(password) = &self.password {
-            field::put_binary(dst, password)?;
-        }
-        Ok(())
+            let mut flags = u8::from(self.clean_start) << 1;
+            if let Some(will) = &self.will {
+                flags |= 0b100 | will.qos.as_u8() << 3 | u8::from(will.retain) << 5;
+            }
+            flags |= u8::from(self.password.is_some()) << 6 | u8::from(self.username.is_some()) << 7;
+
+            header::begin(dst, PacketType::Connect, 0, self.remaining_len())?;
+            field::put_binary(dst, PROTOCOL_NAME)?;
+            dst.put_u8(self.protocol_version.level());
+            dst.put_u8(flags);
+            dst.put_u16(self.keep_alive);
+            if v5 {
+                self.properties.encode(dst)?;
+            }
+            field::put_string(dst, &self.client_id);
+            if let Some(will) = &self.will {
+                if v5 {
+                    will.properties.encode(dst)?;
+                }
+                field::put_string(dst, &will.topic);
+                field::put_binary(dst, &will.payload)?;
+            }
+            if let Some(username) = &self.username {
+                field::put_string(dst, username);
+            }
+            if let Some(password) = &self.password {
+                field::put_binary(dst, password)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::vectors::assert_wire;
+    use ProtocolVersion::{V5, V311};
+
+    fn full(version: ProtocolVersion) -> Connect {
+        Connect::new(ByteStr::from_static("c"))
+            .version(version)
+            .keep_alive(10)
+            .will(Will::new(TopicName::from_static("w"), "p").qos(QoS::AtLeastOnce))
+            .username(ByteStr::from_static("u"))
+            .password(Bytes::from_static(b"x"))
+    }
+
+    #[test]
+    fn spec_v311_variable_header_example() {
+        // 3.1.1 figure 3.6: "MQTT", level 4, flags 0xCE (user, password, will QoS 1, will, clean), keep alive 10.
+        assert_wire(
+            V311,
+            full(V311),
+            b"\x10\x19\x00\x04MQTT\x04\xCE\x00\x0A\x00\x01c\x00\x01w\x00\x01p\x00\x01u\x00\x01x",
+        );
+    }
+
+    #[test]
+    fn spec_v5_variable_header_example() {
+        // v5 figure 3-6: level 5, flags 0xCE, keep alive 10, properties: Session Expiry Interval 10.
+        let mut c = full(V5);
+        c.properties.session_expiry_interval = Some(10);
+        assert_wire(
+            V5,
+            c,
+            b"\x10\x20\x00\x04MQTT\x05\xCE\x00\x0A\x05\x11\x00\x00\x00\x0A\x00\x01c\x00\x00\x01w\x00\x01p\x00\x01u\x00\x01x",
+        );
+    }
+
+    #[test]
+    fn minimal_and_version_independent_decoding() {
+        let wire = b"\x10\x0D\x00\x04MQTT\x04\x02\x00\x3C\x00\x01c";
+        let c = Connect::new(ByteStr::from_static("c")).version(V311);
+        assert_wire(V311, c.clone(), wire);
+        // CONNECT carries its own version: decoding "as v5" still yields the 3.1.1 CONNECT.
+        assert_wire(V5, c, wire);
+    }
+
+    #[test]
+    fn password_without_username() {
+        let c = Connect::new(ByteStr::new()).password(Bytes::from_static(b"pw"));
+        // Allowed in v5 (flags 0x42)...
+        assert_wire(
+            V5,
+            c.clone(),
+            b"\x10\x11\x00\x04MQTT\x05\x42\x00\x3C\x00\x00\x00\x00\x02pw",
+        );
+        // ...not in 3.1.1.
+        let mut out = BytesMut::new();
+        assert_eq!(c.version(V311).encode(&mut out), Err(Error::PasswordWithoutUsername));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn will_retain_and_qos2() {
+        let c = Connect::new(ByteStr::from_static("c"))
+            .version(V311)
+            .clean_start(false)
+            .keep_alive(0)
+            .will(
+                Will::new(TopicName::from_static("w"), "")
+                    .qos(QoS::ExactlyOnce)
+                    .retain(true),
+            );
+        // Flags: will retain 0x20 | will QoS 2 0x10 | will 0x04.
+        assert_wire(
+            V311,
+            c,
+            b"\x10\x12\x00\x04MQTT\x04\x34\x00\x00\x00\x01c\x00\x01w\x00\x00",
+        );
     }
 }

@@ -112,22 +112,65 @@ impl Disconnect {
         header::packet_len(self.remaining_len(version))
     }
 
-    /// Appends this packet to `dst`.
+    /// Appends this packet to `dst`, reserving its size once; on error `dst` is left as it was.
     pub fn encode(&self, version: ProtocolVersion, dst: &mut BytesMut) -> Result<(), Error> {
-        if version.is_v5() && !allowed(self.reason_code) {
-            return Err(Error::ReasonCodeNotAllowed {
-                packet: PacketType::Disconnect,
-                code: self.reason_code.as_u8(),
-            });
-        }
-        let remaining = self.remaining_len(version);
-        header::begin(dst, PacketType::Disconnect, 0, remaining)?;
-        if remaining > 0 {
-            dst.put_u8(self.reason_code.as_u8());
-        }
-        if remaining > 1 {
-            self.properties.encode(dst)?;
-        }
-        Ok(())
+        header::atomic(dst, |dst| {
+            if version.is_v5() && !allowed(self.reason_code) {
+                return Err(Error::ReasonCodeNotAllowed {
+                    packet: PacketType::Disconnect,
+                    code: self.reason_code.as_u8(),
+                });
+            }
+            let remaining = self.remaining_len(version);
+            header::begin(dst, PacketType::Disconnect, 0, remaining)?;
+            if remaining > 0 {
+                dst.put_u8(self.reason_code.as_u8());
+            }
+            if remaining > 1 {
+                self.properties.encode(dst)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::vectors::{assert_decodes, assert_wire};
+    use crate::{ByteStr, Packet};
+    use ProtocolVersion::{V5, V311};
+
+    #[test]
+    fn both_versions() {
+        assert_wire(V311, Disconnect::default(), b"\xE0\x00");
+        assert_wire(V5, Disconnect::default(), b"\xE0\x00");
+        assert_wire(V5, Disconnect::new(ReasonCode::ServerShuttingDown), b"\xE0\x01\x8B");
+        let props = DisconnectProperties {
+            session_expiry_interval: Some(60),
+            server_reference: Some(ByteStr::from_static("s")),
+            ..Default::default()
+        };
+        assert_wire(
+            V5,
+            Disconnect::new(ReasonCode::DisconnectWithWillMessage).properties(props),
+            b"\xE0\x0B\x04\x09\x11\x00\x00\x00\x3C\x1C\x00\x01s",
+        );
+        // Long forms of a normal disconnection decode too.
+        assert_eq!(
+            assert_decodes(V5, b"\xE0\x01\x00"),
+            Packet::Disconnect(Disconnect::default())
+        );
+        assert_eq!(
+            assert_decodes(V5, b"\xE0\x02\x00\x00"),
+            Packet::Disconnect(Disconnect::default())
+        );
+    }
+
+    #[test]
+    fn v311_leaves_the_reason_out() {
+        let mut out = BytesMut::new();
+        Disconnect::new(ReasonCode::ServerBusy).encode(V311, &mut out).unwrap();
+        assert_eq!(&out[..], b"\xE0\x00");
     }
 }

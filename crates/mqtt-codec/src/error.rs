@@ -103,7 +103,7 @@ pub enum Error {
     FrameLengthMismatch {
         /// Length of the frame given.
         frame: usize,
-        /// Length the fixed header announced.
+        /// Length the fixed header announced (for a frame too short to hold a fixed header: its length + 1).
         expected: usize,
     },
 

@@ -175,3 +175,16 @@ pub(crate) fn begin(
     put(dst, packet_type, flags, rem);
     Ok(())
 }
+
+/// Runs an encoder and, if it fails, truncates `dst` back so no partial packet is left behind.
+pub(crate) fn atomic(
+    dst: &mut bytes::BytesMut,
+    write: impl FnOnce(&mut bytes::BytesMut) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let start = dst.len();
+    let result = write(dst);
+    if result.is_err() {
+        dst.truncate(start);
+    }
+    result
+}

@@ -71,7 +71,7 @@ impl PubAck {
         crate::header::packet_len(ack::remaining_len(version, self.reason_code, &self.properties))
     }
 
-    /// Appends this packet to `dst`.
+    /// Appends this packet to `dst`, reserving its size once; on error `dst` is left as it was.
     pub fn encode(&self, version: ProtocolVersion, dst: &mut BytesMut) -> Result<(), Error> {
         ack::encode(
             version,

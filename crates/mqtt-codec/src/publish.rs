@@ -154,19 +154,130 @@ impl Publish {
         Ok(())
     }
 
-    /// Appends this packet to `dst`.
+    /// Appends this packet to `dst`, reserving its size once; on error `dst` is left as it was.
     pub fn encode(&self, version: ProtocolVersion, dst: &mut BytesMut) -> Result<(), Error> {
-        self.check(version)?;
-        let flags = u8::from(self.dup) << 3 | self.qos.as_u8() << 1 | u8::from(self.retain);
-        header::begin(dst, PacketType::Publish, flags, self.remaining_len(version))?;
-        field::put_string(dst, &self.topic);
-        if let Some(id) = self.packet_id {
-            dst.put_u16(id.get());
-        }
-        if version.is_v5() {
-            self.properties.encode(dst)?;
-        }
-        dst.put_slice(&self.payload);
-        Ok(())
+        header::atomic(dst, |dst| {
+            self.check(version)?;
+            let flags = u8::from(self.dup) << 3 | self.qos.as_u8() << 1 | u8::from(self.retain);
+            header::begin(dst, PacketType::Publish, flags, self.remaining_len(version))?;
+            field::put_string(dst, &self.topic);
+            if let Some(id) = self.packet_id {
+                dst.put_u16(id.get());
+            }
+            if version.is_v5() {
+                self.properties.encode(dst)?;
+            }
+            dst.put_slice(&self.payload);
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::vectors::{assert_decodes, assert_wire};
+    use crate::properties::{PayloadFormat, UserProperty};
+    use crate::{ByteStr, Packet, SubscriptionId};
+    use ProtocolVersion::{V5, V311};
+
+    fn id(n: u16) -> PacketId {
+        PacketId::new(n).unwrap()
+    }
+
+    #[test]
+    fn spec_variable_header_example() {
+        // Spec 3.3.2.3 (3.1.1 figure 3.11 / v5 figure 3-9): topic "a/b", packet identifier 10.
+        let p = Publish::new(TopicName::from_static("a/b"), "hi").qos(QoS::AtLeastOnce, id(10));
+        assert_wire(V311, p.clone(), b"\x32\x09\x00\x03a/b\x00\x0Ahi");
+        // v5 adds a property length of 0.
+        assert_wire(V5, p, b"\x32\x0A\x00\x03a/b\x00\x0A\x00hi");
+    }
+
+    #[test]
+    fn flags_qos0_retain_dup() {
+        assert_wire(
+            V311,
+            Publish::new(TopicName::from_static("t"), ""),
+            b"\x30\x03\x00\x01t",
+        );
+        assert_wire(
+            V311,
+            Publish::new(TopicName::from_static("t"), "").retain(true),
+            b"\x31\x03\x00\x01t",
+        );
+        let p = Publish::new(TopicName::from_static("t"), "")
+            .qos(QoS::ExactlyOnce, id(0x0102))
+            .dup(true)
+            .retain(true);
+        assert_wire(V311, p, b"\x3D\x05\x00\x01t\x01\x02");
+    }
+
+    #[test]
+    fn v5_properties_in_order() {
+        let mut props = PublishProperties {
+            payload_format_indicator: Some(PayloadFormat::Utf8),
+            ..Default::default()
+        };
+        props
+            .user_properties
+            .push(UserProperty::new(ByteStr::from_static("k"), ByteStr::from_static("v")));
+        props.subscription_identifiers.push(SubscriptionId::new(128).unwrap());
+        let p = Publish::new(TopicName::from_static("a"), "").properties(props);
+        assert_wire(
+            V5,
+            p.clone(),
+            b"\x30\x10\x00\x01a\x0C\x01\x01\x26\x00\x01k\x00\x01v\x0B\x80\x01",
+        );
+        // The same packet in 3.1.1 leaves the properties out.
+        let mut out = BytesMut::new();
+        p.encode(V311, &mut out).unwrap();
+        assert_eq!(&out[..], b"\x30\x03\x00\x01a");
+    }
+
+    #[test]
+    fn alias_only_topic_is_empty_on_the_wire() {
+        let p = Publish::alias_only(NonZeroU16::new(1).unwrap(), "x");
+        assert!(p.topic.is_empty());
+        assert_wire(V5, p.clone(), b"\x30\x07\x00\x00\x03\x23\x00\x01x");
+        // Not representable without an alias, nor in 3.1.1.
+        let mut out = BytesMut::new();
+        assert_eq!(p.encode(V311, &mut out), Err(Error::EmptyTopic));
+        assert!(out.is_empty());
+        let mut no_alias = p;
+        no_alias.properties.topic_alias = None;
+        assert_eq!(no_alias.encode(V5, &mut out), Err(Error::EmptyTopic));
+    }
+
+    #[test]
+    fn topic_and_payload_are_views_of_the_frame() {
+        let wire = Bytes::from_static(b"\x30\x07\x00\x03a/bxy");
+        let Packet::Publish(p) = Packet::decode_frame(V311, wire.clone()).unwrap() else {
+            panic!("not a publish")
+        };
+        assert_eq!(p.topic.as_byte_str().as_bytes().as_ptr(), wire[4..].as_ptr());
+        assert_eq!(p.payload.as_ptr(), wire[7..].as_ptr());
+        assert_eq!(assert_decodes(V311, &wire), Packet::Publish(p));
+    }
+
+    #[test]
+    fn encode_refuses_inconsistent_qos_and_id() {
+        let mut out = BytesMut::new();
+        let mut p = Publish::new(TopicName::from_static("t"), "");
+        p.qos = QoS::AtLeastOnce;
+        assert_eq!(p.encode(V5, &mut out), Err(Error::MissingPacketId { qos: 1 }));
+        p.qos = QoS::AtMostOnce;
+        p.packet_id = Some(id(1));
+        assert_eq!(p.encode(V5, &mut out), Err(Error::UnexpectedPacketId));
+        p.packet_id = None;
+        p.dup = true;
+        assert_eq!(p.encode(V5, &mut out), Err(Error::DupOnQoS0));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn qos0_builder_drops_the_packet_id() {
+        let p = Publish::new(TopicName::from_static("t"), "").qos(QoS::AtMostOnce, id(5));
+        assert_eq!(p.packet_id, None);
     }
 }

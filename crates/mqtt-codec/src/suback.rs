@@ -107,30 +107,67 @@ impl SubAck {
         header::packet_len(self.remaining_len(version))
     }
 
-    /// Appends this packet to `dst`.
+    /// Appends this packet to `dst`, reserving its size once; on error `dst` is left as it was.
     pub fn encode(&self, version: ProtocolVersion, dst: &mut BytesMut) -> Result<(), Error> {
-        if self.reason_codes.is_empty() {
-            return Err(Error::EmptyAck {
-                packet: PacketType::SubAck,
-            });
-        }
-        if let Some(bad) = self.reason_codes.iter().find(|&&c| !allowed(ProtocolVersion::V5, c)) {
-            return Err(Error::ReasonCodeNotAllowed {
-                packet: PacketType::SubAck,
-                code: bad.as_u8(),
-            });
-        }
-        header::begin(dst, PacketType::SubAck, 0, self.remaining_len(version))?;
-        dst.put_u16(self.packet_id.get());
-        if version.is_v5() {
-            self.properties.encode(dst)?;
-        }
-        for &code in &self.reason_codes {
-            dst.put_u8(match version {
-                ProtocolVersion::V311 if code.is_error() => 0x80,
-                _ => code.as_u8(),
-            });
-        }
-        Ok(())
+        header::atomic(dst, |dst| {
+            if self.reason_codes.is_empty() {
+                return Err(Error::EmptyAck {
+                    packet: PacketType::SubAck,
+                });
+            }
+            if let Some(bad) = self.reason_codes.iter().find(|&&c| !allowed(ProtocolVersion::V5, c)) {
+                return Err(Error::ReasonCodeNotAllowed {
+                    packet: PacketType::SubAck,
+                    code: bad.as_u8(),
+                });
+            }
+            header::begin(dst, PacketType::SubAck, 0, self.remaining_len(version))?;
+            dst.put_u16(self.packet_id.get());
+            if version.is_v5() {
+                self.properties.encode(dst)?;
+            }
+            for &code in &self.reason_codes {
+                dst.put_u8(match version {
+                    ProtocolVersion::V311 if code.is_error() => 0x80,
+                    _ => code.as_u8(),
+                });
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::vectors::assert_wire;
+    use ProtocolVersion::{V5, V311};
+
+    #[test]
+    fn spec_payload_example() {
+        // Spec 3.9.3 example: granted QoS 0, 1, 2 and a failure.
+        let a = SubAck::new(
+            PacketId::new(10).unwrap(),
+            [
+                ReasonCode::GRANTED_QOS0,
+                ReasonCode::GrantedQoS1,
+                ReasonCode::GrantedQoS2,
+                ReasonCode::UnspecifiedError,
+            ],
+        );
+        assert_wire(V311, a.clone(), b"\x90\x06\x00\x0A\x00\x01\x02\x80");
+        assert_wire(V5, a, b"\x90\x07\x00\x0A\x00\x00\x01\x02\x80");
+    }
+
+    #[test]
+    fn v5_failure_codes_become_0x80_in_v311() {
+        let a = SubAck::new(
+            PacketId::new(1).unwrap(),
+            [ReasonCode::TopicFilterInvalid, ReasonCode::GrantedQoS1],
+        );
+        assert_wire(V5, a.clone(), b"\x90\x05\x00\x01\x00\x8F\x01");
+        let mut out = BytesMut::new();
+        a.encode(V311, &mut out).unwrap();
+        assert_eq!(&out[..], b"\x90\x04\x00\x01\x80\x01");
     }
 }

@@ -98,29 +98,63 @@ impl UnsubAck {
         header::packet_len(self.remaining_len(version))
     }
 
-    /// Appends this packet to `dst`.
+    /// Appends this packet to `dst`, reserving its size once; on error `dst` is left as it was.
     pub fn encode(&self, version: ProtocolVersion, dst: &mut BytesMut) -> Result<(), Error> {
-        if version.is_v5() {
-            if self.reason_codes.is_empty() {
-                return Err(Error::EmptyAck {
-                    packet: PacketType::UnsubAck,
-                });
+        header::atomic(dst, |dst| {
+            if version.is_v5() {
+                if self.reason_codes.is_empty() {
+                    return Err(Error::EmptyAck {
+                        packet: PacketType::UnsubAck,
+                    });
+                }
+                if let Some(bad) = self.reason_codes.iter().find(|&&c| !allowed(c)) {
+                    return Err(Error::ReasonCodeNotAllowed {
+                        packet: PacketType::UnsubAck,
+                        code: bad.as_u8(),
+                    });
+                }
             }
-            if let Some(bad) = self.reason_codes.iter().find(|&&c| !allowed(c)) {
-                return Err(Error::ReasonCodeNotAllowed {
-                    packet: PacketType::UnsubAck,
-                    code: bad.as_u8(),
-                });
+            header::begin(dst, PacketType::UnsubAck, 0, self.remaining_len(version))?;
+            dst.put_u16(self.packet_id.get());
+            if version.is_v5() {
+                self.properties.encode(dst)?;
+                for &code in &self.reason_codes {
+                    dst.put_u8(code.as_u8());
+                }
             }
-        }
-        header::begin(dst, PacketType::UnsubAck, 0, self.remaining_len(version))?;
-        dst.put_u16(self.packet_id.get());
-        if version.is_v5() {
-            self.properties.encode(dst)?;
-            for &code in &self.reason_codes {
-                dst.put_u8(code.as_u8());
-            }
-        }
-        Ok(())
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::vectors::assert_wire;
+    use ProtocolVersion::{V5, V311};
+
+    #[test]
+    fn both_versions() {
+        assert_wire(V311, UnsubAck::new(PacketId::new(10).unwrap(), []), b"\xB0\x02\x00\x0A");
+        assert_wire(
+            V5,
+            UnsubAck::new(
+                PacketId::new(10).unwrap(),
+                [ReasonCode::Success, ReasonCode::NoSubscriptionExisted],
+            ),
+            b"\xB0\x05\x00\x0A\x00\x00\x11",
+        );
+        // 3.1.1 has no reason codes.
+        let mut out = BytesMut::new();
+        UnsubAck::new(PacketId::new(10).unwrap(), [ReasonCode::Success])
+            .encode(V311, &mut out)
+            .unwrap();
+        assert_eq!(&out[..], b"\xB0\x02\x00\x0A");
+        assert_eq!(
+            UnsubAck::new(PacketId::new(10).unwrap(), []).encode(V5, &mut out),
+            Err(Error::EmptyAck {
+                packet: PacketType::UnsubAck
+            })
+        );
     }
 }

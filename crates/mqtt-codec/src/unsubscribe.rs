@@ -72,19 +72,46 @@ impl Unsubscribe {
         header::packet_len(self.remaining_len(version))
     }
 
-    /// Appends this packet to `dst`.
+    /// Appends this packet to `dst`, reserving its size once; on error `dst` is left as it was.
     pub fn encode(&self, version: ProtocolVersion, dst: &mut BytesMut) -> Result<(), Error> {
-        if self.filters.is_empty() {
-            return Err(Error::EmptyUnsubscribe);
-        }
-        header::begin(dst, PacketType::Unsubscribe, 0b0010, self.remaining_len(version))?;
-        dst.put_u16(self.packet_id.get());
-        if version.is_v5() {
-            self.properties.encode(dst)?;
-        }
-        for filter in &self.filters {
-            field::put_string(dst, filter);
-        }
-        Ok(())
+        header::atomic(dst, |dst| {
+            if self.filters.is_empty() {
+                return Err(Error::EmptyUnsubscribe);
+            }
+            header::begin(dst, PacketType::Unsubscribe, 0b0010, self.remaining_len(version))?;
+            dst.put_u16(self.packet_id.get());
+            if version.is_v5() {
+                self.properties.encode(dst)?;
+            }
+            for filter in &self.filters {
+                field::put_string(dst, filter);
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::vectors::assert_wire;
+    use ProtocolVersion::{V5, V311};
+
+    #[test]
+    fn spec_payload_example() {
+        // Spec 3.10.3 example: "a/b" and "c/d".
+        let u = Unsubscribe::new(
+            PacketId::new(10).unwrap(),
+            [TopicFilter::from_static("a/b"), TopicFilter::from_static("c/d")],
+        );
+        assert_wire(V311, u.clone(), b"\xA2\x0C\x00\x0A\x00\x03a/b\x00\x03c/d");
+        assert_wire(V5, u, b"\xA2\x0D\x00\x0A\x00\x00\x03a/b\x00\x03c/d");
+    }
+
+    #[test]
+    fn encode_refuses_empty() {
+        let mut out = BytesMut::new();
+        let u = Unsubscribe::new(PacketId::new(1).unwrap(), []);
+        assert_eq!(u.encode(V311, &mut out), Err(Error::EmptyUnsubscribe));
     }
 }
