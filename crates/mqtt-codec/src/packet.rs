@@ -126,6 +126,7 @@ impl Packet {
         Packet::decode_body(version, header, frame)
     }
 
+    #[inline]
     fn decode_body(version: ProtocolVersion, header: FixedHeader, body: Bytes) -> Result<Packet, Error> {
         let r = Reader::new(body, header.packet_type);
         Ok(match header.packet_type {

@@ -89,6 +89,7 @@ impl Publish {
         self
     }
 
+    #[inline]
     pub(crate) fn decode(version: ProtocolVersion, flags: u8, mut r: Reader) -> Result<Self, Error> {
         let dup = flags & 0b1000 != 0;
         let qos = QoS::from_u8((flags >> 1) & 0b11)?;

@@ -7,6 +7,7 @@ use std::ops::Deref;
 
 use bytes::Bytes;
 
+use crate::string::{splat, zero_bytes};
 use crate::{ByteStr, Error};
 
 /// The prefix that marks a shared subscription (spec 4.8.2).
@@ -49,14 +50,27 @@ pub struct TopicFilter {
 }
 
 /// Checks the topic-name rules on a string that is already a valid MQTT string.
+#[inline]
 pub fn validate_topic_name(topic: &str) -> Result<(), Error> {
     if topic.is_empty() {
         return Err(Error::EmptyTopic);
     }
-    if topic.bytes().any(|b| b == b'+' || b == b'#') {
+    if has_wildcard(topic.as_bytes()) {
         return Err(Error::WildcardInTopicName);
     }
     Ok(())
+}
+
+/// Whether `bytes` contains `+` or `#`, eight bytes at a time.
+#[inline]
+fn has_wildcard(bytes: &[u8]) -> bool {
+    let (words, tail) = bytes.as_chunks::<8>();
+    let mut found = 0;
+    for word in words {
+        let w = u64::from_ne_bytes(*word);
+        found |= zero_bytes(w ^ splat(b'+')) | zero_bytes(w ^ splat(b'#'));
+    }
+    found != 0 || tail.iter().any(|&b| b == b'+' || b == b'#')
 }
 
 /// Checks the filter rules (without a `$share/` prefix) on a string that is already a valid MQTT string.
@@ -349,6 +363,25 @@ mod tests {
         assert_eq!(TopicName::try_from("a+b"), Err(Error::WildcardInTopicName));
         for ok in ["/", "a//b", " ", "$SYS/x", "/finance", "sport/"] {
             assert!(TopicName::try_from(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn wildcard_scan_finds_every_position() {
+        for len in 1..20 {
+            for pos in 0..len {
+                for (byte, wild) in [
+                    (b'+', true),
+                    (b'#', true),
+                    (b'*', false),
+                    (b'\x03', false),
+                    (b'k', false),
+                ] {
+                    let mut v = vec![b'a'; len];
+                    v[pos] = byte;
+                    assert_eq!(has_wildcard(&v), wild, "{v:?}");
+                }
+            }
         }
     }
 
