@@ -82,9 +82,10 @@ proptest! {
         while let Ok(Some(_)) = server.decode(&mut buf) {}
     }
 
-    /// Mutating one byte of a valid packet never panics, and whatever decodes re-encodes.
+    /// Mutating one byte of a valid packet never panics, and whatever still decodes is a valid packet: it
+    /// encodes, and decodes back to itself.
     #[test]
-    fn mutated_packets_never_panic(
+    fn mutated_packets_decode_to_valid_packets(
         (version, packet) in versions().prop_flat_map(|v| (Just(v), arb_packet(v))),
         index in any::<prop::sample::Index>(),
         byte in any::<u8>(),
@@ -94,13 +95,36 @@ proptest! {
         let i = index.index(wire.len());
         wire[i] = byte;
         if let Ok(p) = Packet::decode_frame(version, wire.freeze()) {
-            let mut again = BytesMut::new();
-            // A CONNECT may have changed version; everything else decoded valid must encode.
-            if p.encode(version, &mut again).is_ok() {
-                prop_assert_eq!(again.len(), p.encoded_len(version));
-            }
+            reencodes(version, &p)?;
         }
     }
+
+    /// The same for arbitrary bytes behind a valid fixed header.
+    #[test]
+    fn arbitrary_bodies_decode_to_valid_packets(
+        version in versions(),
+        first in any::<u8>(),
+        body in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let mut wire = vec![first, body.len() as u8];
+        wire.extend_from_slice(&body);
+        if let Ok(p) = Packet::decode_frame(version, Bytes::from(wire)) {
+            reencodes(version, &p)?;
+        }
+    }
+}
+
+/// A decoded packet must encode (CONNECT in its own version) and decode back to an equal packet.
+fn reencodes(version: ProtocolVersion, packet: &Packet) -> Result<(), TestCaseError> {
+    let version = match packet {
+        Packet::Connect(c) => c.protocol_version,
+        _ => version,
+    };
+    let mut again = BytesMut::new();
+    packet.encode(version, &mut again).unwrap();
+    prop_assert_eq!(again.len(), packet.encoded_len(version));
+    prop_assert_eq!(&Packet::decode_frame(version, again.freeze()).unwrap(), packet);
+    Ok(())
 }
 
 fn round_trip(version: ProtocolVersion, packet: &Packet) -> Result<(), TestCaseError> {
