@@ -103,7 +103,7 @@ impl Reader {
 
     #[inline]
     pub fn topic_name(&mut self) -> Result<TopicName, Error> {
-        TopicName::new(self.string()?)
+        TopicName::from_wire(self.binary()?)
     }
 
     #[inline]

@@ -106,13 +106,19 @@ pub(crate) const fn zero_bytes(word: u64) -> u64 {
 /// True when every byte is in 0x01..=0x7F: ASCII without U+0000, which is valid as it stands.
 #[inline]
 fn is_ascii_without_nul(bytes: &[u8]) -> bool {
+    is_ascii_without_nul_or(bytes, 0, 0)
+}
+
+/// True when every byte is in 0x01..=0x7F and is neither `a` nor `b` (pass 0 to forbid nothing more).
+#[inline]
+pub(crate) fn is_ascii_without_nul_or(bytes: &[u8], a: u8, b: u8) -> bool {
     let (words, tail) = bytes.as_chunks::<8>();
     let mut bad = 0;
     for word in words {
         let w = u64::from_ne_bytes(*word);
-        bad |= (w & splat(0x80)) | zero_bytes(w);
+        bad |= (w & splat(0x80)) | zero_bytes(w) | zero_bytes(w ^ splat(a)) | zero_bytes(w ^ splat(b));
     }
-    bad == 0 && tail.iter().all(|&b| b != 0 && b < 0x80)
+    bad == 0 && tail.iter().all(|&c| c != 0 && c < 0x80 && c != a && c != b)
 }
 
 #[cold]
@@ -124,6 +130,17 @@ fn validate_slow(bytes: &[u8]) -> Result<(), Error> {
         return Err(Error::NullCharacter);
     }
     Ok(())
+}
+
+impl ByteStr {
+    /// Wraps bytes the caller has already checked.
+    ///
+    /// # Safety
+    /// `bytes` must be valid UTF-8 (the invariant [`ByteStr::as_str`] relies on) and should meet the other
+    /// MQTT rules: no U+0000, at most [`MAX_STRING_LEN`] bytes.
+    pub(crate) unsafe fn from_checked(bytes: Bytes) -> Self {
+        ByteStr(bytes)
+    }
 }
 
 impl TryFrom<Bytes> for ByteStr {
