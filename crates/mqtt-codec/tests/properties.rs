@@ -36,6 +36,12 @@ proptest! {
         round_trip(ProtocolVersion::V5, &packet)?;
     }
 
+}
+
+proptest! {
+    // Each case below decodes its stream once per split point, so fewer cases cover as much.
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
     /// The same bytes split at every point yield the same packets through the streaming codec.
     #[test]
     fn streaming_is_split_invariant(
@@ -67,6 +73,36 @@ proptest! {
             }
         }
         prop_assert_eq!(&out, &packets);
+    }
+
+    /// A server codec learns the version from CONNECT and then decodes the rest in it, wherever the bytes split.
+    #[test]
+    fn server_learns_the_version_at_any_split(
+        (version, connect, packets) in versions().prop_flat_map(|v| (
+            Just(v),
+            mqtt_codec::testing::arb_connect(v),
+            proptest::collection::vec(
+                arb_packet(v).prop_filter("one CONNECT only", |p| !matches!(p, Packet::Connect(_))),
+                0..4,
+            ),
+        ))
+    ) {
+        let mut all = vec![Packet::from(connect)];
+        all.extend(packets);
+        let wire = encode_all(version, &all).freeze();
+        for split in 0..=wire.len() {
+            let mut server = MqttCodec::server_with_max_packet_size(MAX_PACKET_SIZE);
+            let mut buf = BytesMut::new();
+            let mut out = Vec::new();
+            for chunk in [&wire[..split], &wire[split..]] {
+                buf.extend_from_slice(chunk);
+                while let Some(p) = server.decode(&mut buf).unwrap() {
+                    out.push(p);
+                }
+            }
+            prop_assert_eq!(server.version(), Some(version));
+            prop_assert_eq!(&out, &all);
+        }
     }
 
     /// Arbitrary bytes never panic the decoder, in either version, streaming or as a frame.
