@@ -5,6 +5,9 @@ use bytes::{Buf, BufMut, Bytes};
 
 use crate::{ByteStr, Error, PacketId, PacketType, TopicFilter, TopicName, varint};
 
+/// Most list entries decoders reserve room for before reading them.
+pub(crate) const PREALLOCATE_MAX: usize = 64;
+
 /// A cursor over the body of one packet. Every field it returns is a slice of the frame: reading a string,
 /// binary field or payload bumps a reference count and copies nothing.
 #[derive(Debug)]
@@ -116,6 +119,23 @@ impl Reader {
         PacketId::new(self.u16()?).ok_or(Error::PacketIdZero { packet: self.packet })
     }
 
+    /// How many entries of a two-byte length, that many bytes and `extra` more bytes the rest of the packet
+    /// holds, counting until they stop fitting. Sizes a list before it is decoded (the decoding pass reports
+    /// any malformed entry).
+    pub fn count_prefixed(&self, extra: usize) -> usize {
+        let mut rest: &[u8] = &self.buf;
+        let mut count = 0;
+        while let [hi, lo, tail @ ..] = rest {
+            let len = usize::from(u16::from_be_bytes([*hi, *lo])) + extra;
+            match tail.get(len..) {
+                Some(next) => rest = next,
+                None => break,
+            }
+            count += 1;
+        }
+        count
+    }
+
     /// Everything not read yet (a payload).
     #[inline]
     pub fn rest(self) -> Bytes {
@@ -179,6 +199,18 @@ mod tests {
                 packet: PacketType::Publish
             })
         );
+    }
+
+    #[test]
+    fn counts_length_prefixed_entries() {
+        let r = Reader::new(
+            Bytes::from_static(b"\x00\x01a\x01\x00\x02bc\x02"),
+            PacketType::Subscribe,
+        );
+        assert_eq!(r.count_prefixed(1), 2);
+        assert_eq!(r.count_prefixed(0), 1);
+        let r = Reader::new(Bytes::from_static(b"\x00\x05ab"), PacketType::Unsubscribe);
+        assert_eq!(r.count_prefixed(0), 0);
     }
 
     #[test]
