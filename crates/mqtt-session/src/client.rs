@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mqtt_codec::{
-    ByteStr, ConnAck, Connect, Disconnect, Packet, PacketId, ProtocolVersion, QoS, ReasonCode,
-    Subscribe, SubscriptionId, SubscriptionOptions, TopicFilter, Unsubscribe, Will,
+    ByteStr, ConnAck, Connect, Disconnect, Packet, PacketId, ProtocolVersion, QoS, ReasonCode, Subscribe,
+    SubscriptionId, SubscriptionOptions, TopicFilter, Unsubscribe, Will,
 };
 
 use mqtt_codec::properties::{ConnectProperties, SubscribeProperties};
@@ -254,7 +254,9 @@ impl ClientSession {
             State::Disconnected => Err(Error::NotConnected),
             State::Connecting => match packet {
                 Packet::ConnAck(connack) => self.on_connack(now, *connack),
-                _ => Err(Error::UnexpectedPacket { packet: "non-CONNACK before CONNACK" }),
+                _ => Err(Error::UnexpectedPacket {
+                    packet: "non-CONNACK before CONNACK",
+                }),
             },
             State::Connected => self.dispatch(now, packet),
         };
@@ -423,17 +425,13 @@ impl ClientSession {
                     self.events.push_back(ClientEvent::Publish { message, ack });
                 }
             }
-            Packet::PubAck(ack) => self
-                .flow
-                .on_puback(now, ack.packet_id, &mut sink(&mut self.events)),
+            Packet::PubAck(ack) => self.flow.on_puback(now, ack.packet_id, &mut sink(&mut self.events)),
             Packet::PubRec(rec) => {
                 self.flow
                     .on_pubrec(now, rec.packet_id, rec.reason_code, &mut sink(&mut self.events))
             }
             Packet::PubRel(rel) => self.flow.on_pubrel(rel.packet_id),
-            Packet::PubComp(comp) => self
-                .flow
-                .on_pubcomp(now, comp.packet_id, &mut sink(&mut self.events)),
+            Packet::PubComp(comp) => self.flow.on_pubcomp(now, comp.packet_id, &mut sink(&mut self.events)),
             Packet::SubAck(ack) => {
                 if self.flow.control_ids.remove(&ack.packet_id) {
                     self.events.push_back(ClientEvent::SubAck {
@@ -454,7 +452,11 @@ impl ClientSession {
             Packet::Disconnect(disconnect) => {
                 self.closed(ClientCloseReason::ServerDisconnect(disconnect.reason_code));
             }
-            Packet::ConnAck(_) => return Err(Error::UnexpectedPacket { packet: "second CONNACK" }),
+            Packet::ConnAck(_) => {
+                return Err(Error::UnexpectedPacket {
+                    packet: "second CONNACK",
+                });
+            }
             Packet::Connect(_) => return Err(Error::UnexpectedPacket { packet: "CONNECT" }),
             Packet::Subscribe(_) => return Err(Error::UnexpectedPacket { packet: "SUBSCRIBE" }),
             Packet::Unsubscribe(_) => return Err(Error::UnexpectedPacket { packet: "UNSUBSCRIBE" }),
@@ -470,9 +472,7 @@ impl ClientSession {
         }
         let code = err.reason_code();
         if self.state == State::Connected && self.flow.version.is_v5() {
-            self.flow
-                .transmit
-                .push_back(Packet::Disconnect(Disconnect::new(code)));
+            self.flow.transmit.push_back(Packet::Disconnect(Disconnect::new(code)));
         }
         self.closed(ClientCloseReason::Local(code));
     }

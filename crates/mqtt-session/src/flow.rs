@@ -60,7 +60,8 @@ impl Flow {
         self.version = version;
         self.transmit.clear();
         self.inbound.new_connection();
-        self.aliases.reset(if version.is_v5() { peer_topic_alias_maximum } else { 0 });
+        self.aliases
+            .reset(if version.is_v5() { peer_topic_alias_maximum } else { 0 });
         self.outbound.receive_maximum = peer_receive_maximum.max(1);
         self.peer_max_packet = peer_max_packet;
         self.connected = true;

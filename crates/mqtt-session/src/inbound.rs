@@ -253,12 +253,19 @@ mod tests {
         let OnPublish::Deliver(Some(token)) = inb.on_publish(QoS::ExactlyOnce, Some(id(7))).unwrap() else {
             panic!("first PUBLISH is delivered");
         };
-        assert_eq!(inb.on_publish(QoS::ExactlyOnce, Some(id(7))).unwrap(), OnPublish::Ignore);
+        assert_eq!(
+            inb.on_publish(QoS::ExactlyOnce, Some(id(7))).unwrap(),
+            OnPublish::Ignore
+        );
         assert_eq!(
             inb.acknowledge(token, ReasonCode::Success),
             Some(Reply::PubRec(id(7), ReasonCode::Success))
         );
-        assert_eq!(inb.acknowledge(token, ReasonCode::Success), None, "a token acknowledges once");
+        assert_eq!(
+            inb.acknowledge(token, ReasonCode::Success),
+            None,
+            "a token acknowledges once"
+        );
         assert_eq!(
             inb.on_publish(QoS::ExactlyOnce, Some(id(7))).unwrap(),
             OnPublish::RepeatPubRec(id(7), ReasonCode::Success)
@@ -314,10 +321,22 @@ mod tests {
         let empty = mqtt_codec::Publish::alias_only(NonZeroU16::MIN, "").topic;
         assert_eq!(inb.resolve_topic(t.clone(), a(2)).unwrap(), t);
         assert_eq!(inb.resolve_topic(empty.clone(), a(2)).unwrap(), t);
-        assert_eq!(inb.resolve_topic(empty.clone(), a(1)), Err(Error::UnknownTopicAlias { alias: 1 }));
-        assert_eq!(inb.resolve_topic(empty.clone(), a(3)), Err(Error::TopicAliasInvalid { alias: 3 }));
-        assert_eq!(inb.resolve_topic(empty.clone(), None), Err(Error::EmptyTopicWithoutAlias));
+        assert_eq!(
+            inb.resolve_topic(empty.clone(), a(1)),
+            Err(Error::UnknownTopicAlias { alias: 1 })
+        );
+        assert_eq!(
+            inb.resolve_topic(empty.clone(), a(3)),
+            Err(Error::TopicAliasInvalid { alias: 3 })
+        );
+        assert_eq!(
+            inb.resolve_topic(empty.clone(), None),
+            Err(Error::EmptyTopicWithoutAlias)
+        );
         inb.new_connection();
-        assert_eq!(inb.resolve_topic(empty, a(2)), Err(Error::UnknownTopicAlias { alias: 2 }));
+        assert_eq!(
+            inb.resolve_topic(empty, a(2)),
+            Err(Error::UnknownTopicAlias { alias: 2 })
+        );
     }
 }

@@ -349,7 +349,10 @@ mod tests {
         out.next_id = 1;
         let d = out.allocate_id(&none).unwrap();
         assert_eq!(d.get(), 2);
-        assert!(out.allocate_id(&|id: PacketId| id.get() == 3).is_some_and(|id| id.get() == 4));
+        assert!(
+            out.allocate_id(&|id: PacketId| id.get() == 3)
+                .is_some_and(|id| id.get() == 4)
+        );
     }
 
     #[test]
@@ -378,12 +381,16 @@ mod tests {
         let mut out = Outbound::default();
         for i in 0..3u8 {
             let m = Message::new(TopicName::from_static("t"), vec![i], QoS::AtLeastOnce);
-            out.enqueue(now, m, 2, OverflowPolicy::DropOldest, &mut |m, r| dropped.push((m.payload, r)));
+            out.enqueue(now, m, 2, OverflowPolicy::DropOldest, &mut |m, r| {
+                dropped.push((m.payload, r))
+            });
         }
         assert_eq!(dropped, vec![(bytes::Bytes::from(vec![0u8]), DropReason::QueueFull)]);
         dropped.clear();
         let m = Message::new(TopicName::from_static("t"), vec![9], QoS::AtLeastOnce);
-        out.enqueue(now, m, 2, OverflowPolicy::DropNewest, &mut |m, r| dropped.push((m.payload, r)));
+        out.enqueue(now, m, 2, OverflowPolicy::DropNewest, &mut |m, r| {
+            dropped.push((m.payload, r))
+        });
         assert_eq!(dropped, vec![(bytes::Bytes::from(vec![9u8]), DropReason::QueueFull)]);
         assert_eq!(out.queued_len(), 2);
     }

@@ -4,8 +4,8 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use mqtt_codec::{
-    ByteStr, ConnAck, Connect, Disconnect, Packet, PacketId, ProtocolVersion, QoS, ReasonCode, SubAck,
-    Subscribe, SubscriptionId, SubscriptionOptions, TopicFilter, UnsubAck, Unsubscribe, Will,
+    ByteStr, ConnAck, Connect, Disconnect, Packet, PacketId, ProtocolVersion, QoS, ReasonCode, SubAck, Subscribe,
+    SubscriptionId, SubscriptionOptions, TopicFilter, UnsubAck, Unsubscribe, Will,
 };
 
 use crate::event::{Accept, CloseReason, Event, RequestedSubscription, SubscribeRequest};
@@ -157,9 +157,7 @@ impl ServerSession {
         session.session_expiry_interval = snapshot.session_expiry_interval;
         session.connect_expiry_was_zero = snapshot.session_expiry_interval == 0;
         session.disconnected_at = snapshot.disconnected_at;
-        session.session_deadline = snapshot
-            .disconnected_at
-            .and_then(|at| session.expiry_deadline(at));
+        session.session_deadline = snapshot.disconnected_at.and_then(|at| session.expiry_deadline(at));
         session.has_session = true;
         Ok(session)
     }
@@ -625,8 +623,7 @@ impl ServerSession {
                 Ok(())
             }
             Packet::PubAck(ack) => {
-                self.flow
-                    .on_puback(now, ack.packet_id, &mut sink(&mut self.events));
+                self.flow.on_puback(now, ack.packet_id, &mut sink(&mut self.events));
                 Ok(())
             }
             Packet::PubRec(rec) => {
@@ -639,8 +636,7 @@ impl ServerSession {
                 Ok(())
             }
             Packet::PubComp(comp) => {
-                self.flow
-                    .on_pubcomp(now, comp.packet_id, &mut sink(&mut self.events));
+                self.flow.on_pubcomp(now, comp.packet_id, &mut sink(&mut self.events));
                 Ok(())
             }
             Packet::Subscribe(subscribe) => {
@@ -677,10 +673,7 @@ impl ServerSession {
             .map(|(filter, options)| RequestedSubscription {
                 filter: filter.clone(),
                 options: *options,
-                existed: self
-                    .subscriptions
-                    .iter()
-                    .any(|s| s.filter.as_str() == filter.as_str()),
+                existed: self.subscriptions.iter().any(|s| s.filter.as_str() == filter.as_str()),
             })
             .collect();
         self.pending_subscribes.insert(
@@ -748,9 +741,7 @@ impl ServerSession {
         }
         let code = err.reason_code();
         if self.flow.version.is_v5() {
-            self.flow
-                .transmit
-                .push_back(Packet::Disconnect(Disconnect::new(code)));
+            self.flow.transmit.push_back(Packet::Disconnect(Disconnect::new(code)));
         }
         self.connection_closed(now, CloseReason::Server(code), true);
     }
@@ -782,9 +773,7 @@ impl ServerSession {
             if delay == 0 {
                 self.events.push_back(Event::Will(message));
             } else {
-                let due = now
-                    .checked_add(Duration::from_secs(u64::from(delay)))
-                    .unwrap_or(now);
+                let due = now.checked_add(Duration::from_secs(u64::from(delay))).unwrap_or(now);
                 self.pending_will = Some((due, message));
             }
         }

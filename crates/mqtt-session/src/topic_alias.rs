@@ -44,7 +44,11 @@ impl OutboundAliases {
         }
         // Aliases are 1..=maximum, never 0 [MQTT-3.3.2-8] and never above the maximum [MQTT-3.1.2-26].
         let next = self.assigned.len() + 1;
-        match u16::try_from(next).ok().filter(|n| *n <= self.maximum).and_then(NonZeroU16::new) {
+        match u16::try_from(next)
+            .ok()
+            .filter(|n| *n <= self.maximum)
+            .and_then(NonZeroU16::new)
+        {
             Some(alias) => AliasUse::Establish(alias),
             None => AliasUse::None,
         }
@@ -74,6 +78,10 @@ mod tests {
         assert_eq!(a.lookup(&t1), AliasUse::Reuse(NonZeroU16::MIN));
         assert_eq!(a.lookup(&TopicName::from_static("b")), AliasUse::None);
         a.reset(1);
-        assert_eq!(a.lookup(&t1), AliasUse::Establish(NonZeroU16::MIN), "a new connection starts over");
+        assert_eq!(
+            a.lookup(&t1),
+            AliasUse::Establish(NonZeroU16::MIN),
+            "a new connection starts over"
+        );
     }
 }
