@@ -471,7 +471,7 @@ impl ClientSession {
             return;
         }
         let code = err.reason_code();
-        if self.state == State::Connected && self.flow.version.is_v5() {
+        if self.flow.version.is_v5() {
             self.flow.transmit.push_back(Packet::Disconnect(Disconnect::new(code)));
         }
         self.closed(ClientCloseReason::Local(code));

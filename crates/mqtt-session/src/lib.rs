@@ -84,7 +84,7 @@ mod server;
 mod store;
 mod topic_alias;
 
-pub use client::{ClientConfig, ClientEvent, ClientSession};
+pub use client::{ClientCloseReason, ClientConfig, ClientEvent, ClientSession};
 pub use config::{DropReason, OverflowPolicy, ServerConfig};
 pub use error::Error;
 pub use event::{Accept, CloseReason, Event, RequestedSubscription, SubscribeRequest};

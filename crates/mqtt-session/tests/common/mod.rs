@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests: building packets and draining a session.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 #![allow(dead_code)]
 
 use std::num::{NonZeroU16, NonZeroU32};
