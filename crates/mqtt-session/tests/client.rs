@@ -1,5 +1,7 @@
 //! Scenario tests for the client role (bridges), citing the statements they check.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use std::num::NonZeroU16;

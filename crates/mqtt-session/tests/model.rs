@@ -86,10 +86,10 @@ impl Ledger {
         if q == QoS::ExactlyOnce {
             assert_eq!(*count, 1, "QoS 2 message {seq} delivered twice");
         }
-        if *count == 1 {
-            if let Some(prev) = self.last_first.insert((topic, q), seq) {
-                assert!(prev < seq, "order broken on {topic}/{q:?}: {seq} after {prev}");
-            }
+        if *count == 1
+            && let Some(prev) = self.last_first.insert((topic, q), seq)
+        {
+            assert!(prev < seq, "order broken on {topic}/{q:?}: {seq} after {prev}");
         }
     }
 
