@@ -1,14 +1,17 @@
 //! The QoS machinery of one session on its current connection, shared by the server and client roles: turns
 //! messages into PUBLISH packets (ids, DUP, aliases, expiry, size limit) and acknowledgements into state changes.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use mqtt_codec::properties::PublishProperties;
 use mqtt_codec::{Packet, PacketId, ProtocolVersion, PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode};
 
 use crate::inbound::{Inbound, OnPublish, Reply};
 use crate::outbound::{Next, Outbound, PubRecOutcome, Resend};
+use crate::packet_id_hash::IdSet;
 use crate::topic_alias::{AliasUse, OutboundAliases};
 use crate::{AckToken, DropReason, Error, Message, OverflowPolicy};
 
@@ -21,7 +24,7 @@ pub(crate) struct Flow {
     aliases: OutboundAliases,
     /// Packet ids of the client role's SUBSCRIBE/UNSUBSCRIBE waiting for their ack; they share the id space with
     /// PUBLISH [MQTT-2.2.1-3].
-    pub(crate) control_ids: HashSet<PacketId>,
+    pub(crate) control_ids: IdSet,
     /// The peer's Maximum Packet Size; `None` when it set no limit.
     pub(crate) peer_max_packet: Option<NonZeroU32>,
     pub(crate) connected: bool,
@@ -38,7 +41,7 @@ impl Flow {
             outbound: Outbound::default(),
             inbound: Inbound::default(),
             aliases: OutboundAliases::default(),
-            control_ids: HashSet::new(),
+            control_ids: IdSet::default(),
             peer_max_packet: None,
             connected: false,
             transmit: VecDeque::new(),
@@ -72,6 +75,15 @@ impl Flow {
         self.connected = false;
         self.inbound.new_connection();
         self.control_ids.clear();
+    }
+
+    /// Releases spare capacity of every table and buffer.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.outbound.shrink_to_fit();
+        self.inbound.shrink_to_fit();
+        self.aliases.shrink_to_fit();
+        self.control_ids.shrink_to_fit();
+        self.transmit.shrink_to_fit();
     }
 
     /// Forgets the session state (Clean Start, or the peer has no session).
@@ -111,14 +123,13 @@ impl Flow {
                 return;
             }
             if message.qos == QoS::AtMostOnce {
-                self.send_publish(now, None, message, false, dropped);
+                self.send_new(now, None, message, dropped);
                 return;
             }
             if self.outbound.has_quota()
                 && let Some(id) = self.allocate()
             {
-                self.outbound.track(id, message.clone());
-                self.send_publish(now, Some(id), message, false, dropped);
+                self.send_new(now, Some(id), message, dropped);
                 return;
             }
         }
@@ -134,9 +145,24 @@ impl Flow {
                 break;
             };
             match next {
-                Next::Send { id, message } => self.send_publish(now, id, message, false, dropped),
+                Next::Send { id, message } => self.send_new(now, id, message, dropped),
                 Next::Dropped(message, reason) => dropped(message, reason),
             }
+        }
+    }
+
+    /// First transmission of a message; QoS 1/2 messages enter the in-flight table under `id`.
+    fn send_new(
+        &mut self,
+        now: Instant,
+        id: Option<PacketId>,
+        message: Message,
+        dropped: &mut impl FnMut(Message, DropReason),
+    ) {
+        if !self.send_publish(now, id, &message, false) {
+            dropped(message, DropReason::PacketTooLarge);
+        } else if let Some(id) = id {
+            self.outbound.track(id, message);
         }
     }
 
@@ -145,57 +171,65 @@ impl Flow {
     pub(crate) fn resume(&mut self, now: Instant, dropped: &mut impl FnMut(Message, DropReason)) {
         for item in self.outbound.resend() {
             match item {
-                Resend::Publish(id, message) => self.send_publish(now, Some(id), message, true, dropped),
+                Resend::Publish(id, message) => {
+                    if !self.send_publish(now, Some(id), &message, true) {
+                        // The peer's new Maximum Packet Size no longer admits it: complete it as if sent.
+                        self.outbound.forget(id);
+                        dropped(message, DropReason::PacketTooLarge);
+                    }
+                }
                 Resend::PubRel(id) => self.transmit.push_back(Packet::PubRel(PubRel::new(id))),
             }
         }
         self.pump(now, dropped);
     }
 
-    /// Builds the PUBLISH for `message` and queues it for the wire, or drops it when it exceeds the peer's Maximum
-    /// Packet Size [MQTT-3.1.2-24], completing its exchange as if it had been sent [MQTT-3.1.2-25].
-    fn send_publish(
-        &mut self,
-        now: Instant,
-        id: Option<PacketId>,
-        message: Message,
-        dup: bool,
-        dropped: &mut impl FnMut(Message, DropReason),
-    ) {
-        let alias = if self.version.is_v5() {
+    /// Builds the PUBLISH for `message` and queues it for the wire. Returns `false`, sending nothing, when it
+    /// would exceed the peer's Maximum Packet Size [MQTT-3.1.2-24]; the caller then completes the message as if
+    /// it had been sent [MQTT-3.1.2-25].
+    fn send_publish(&mut self, now: Instant, id: Option<PacketId>, message: &Message, dup: bool) -> bool {
+        let v5 = self.version.is_v5();
+        let alias = if v5 {
             self.aliases.lookup(&message.topic)
         } else {
             AliasUse::None
         };
-        let mut publish = match alias {
-            AliasUse::Reuse(a) => Publish::alias_only(a, message.payload.clone()),
-            AliasUse::None | AliasUse::Establish(_) => Publish::new(message.topic.clone(), message.payload.clone()),
+        let packet_id = id.filter(|_| message.qos != QoS::AtMostOnce);
+        let mut properties = if v5 {
+            message.properties.clone()
+        } else {
+            PublishProperties::default()
         };
-        publish.qos = message.qos;
-        publish.packet_id = id.filter(|_| message.qos != QoS::AtMostOnce);
-        // DUP only on a re-delivery, never at QoS 0 [MQTT-3.3.1-1] [MQTT-3.3.1-2] [MQTT-3.3.1-3].
-        publish.dup = dup && publish.packet_id.is_some();
-        publish.retain = message.retain;
-        if self.version.is_v5() {
-            publish.properties = message.properties.clone();
-            publish.properties.topic_alias = match alias {
+        if v5 {
+            properties.topic_alias = match alias {
                 AliasUse::Reuse(a) | AliasUse::Establish(a) => Some(a),
                 AliasUse::None => None,
             };
             // What is left of the expiry interval [MQTT-3.3.2-6].
-            publish.properties.message_expiry_interval = message.remaining_expiry_interval(now);
+            properties.message_expiry_interval = message.remaining_expiry_interval(now);
         }
+        let topic = match alias {
+            AliasUse::Reuse(a) => Publish::alias_only(a, Bytes::new()).topic,
+            AliasUse::None | AliasUse::Establish(_) => message.topic.clone(),
+        };
+        let publish = Publish {
+            // DUP only on a re-delivery, never at QoS 0 [MQTT-3.3.1-1] [MQTT-3.3.1-2] [MQTT-3.3.1-3].
+            dup: dup && packet_id.is_some(),
+            qos: message.qos,
+            retain: message.retain,
+            topic,
+            packet_id,
+            payload: message.payload.clone(),
+            properties,
+        };
         if let Some(max) = self.peer_max_packet
             && publish.encoded_len(self.version) > max.get() as usize
         {
-            if let Some(id) = publish.packet_id {
-                self.outbound.forget(id);
-            }
-            dropped(message, DropReason::PacketTooLarge);
-            return;
+            return false;
         }
         self.aliases.commit(&message.topic, alias);
         self.transmit.push_back(Packet::Publish(publish));
+        true
     }
 
     /// An inbound PUBLISH: resolves its alias, applies exactly-once bookkeeping and returns the message to hand

@@ -1,13 +1,13 @@
 //! Inbound QoS machinery shared by both roles: exactly-once bookkeeping for QoS 2, acknowledgement tokens, our
 //! Receive Maximum, and the peer's topic aliases.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::num::NonZeroU16;
 
 use mqtt_codec::{PacketId, QoS, ReasonCode, TopicName};
 
 use crate::Error;
+use crate::packet_id_hash::IdMap;
 
 /// Proof that the application received one inbound QoS 1 or QoS 2 message; hand it back to the session
 /// (`acknowledge`) to send PUBACK or PUBREC.
@@ -72,9 +72,9 @@ pub(crate) enum Reply {
 #[derive(Debug, Clone)]
 pub(crate) struct Inbound {
     /// QoS 1 deliveries not yet acknowledged on this connection: id -> delivery number.
-    qos1: HashMap<PacketId, u64>,
+    qos1: IdMap<u64>,
     /// QoS 2 ids between PUBLISH and PUBREL; part of the session state, kept across connections.
-    qos2: HashMap<PacketId, Qos2Slot>,
+    qos2: IdMap<Qos2Slot>,
     next_delivery: u64,
     /// Topic aliases the peer set on this connection; index = alias - 1.
     aliases: Vec<Option<TopicName>>,
@@ -87,8 +87,8 @@ pub(crate) struct Inbound {
 impl Default for Inbound {
     fn default() -> Self {
         Inbound {
-            qos1: HashMap::new(),
-            qos2: HashMap::new(),
+            qos1: IdMap::default(),
+            qos2: IdMap::default(),
             next_delivery: 0,
             aliases: Vec::new(),
             receive_maximum: u16::MAX,
@@ -109,6 +109,13 @@ impl Inbound {
     pub(crate) fn clear(&mut self) {
         self.new_connection();
         self.qos2.clear();
+    }
+
+    /// Releases spare capacity.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.qos1.shrink_to_fit();
+        self.qos2.shrink_to_fit();
+        self.aliases.shrink_to_fit();
     }
 
     /// QoS 1/2 messages received and not yet completed (PUBACK, or PUBCOMP for QoS 2).

@@ -80,6 +80,7 @@ mod flow;
 mod inbound;
 mod message;
 mod outbound;
+mod packet_id_hash;
 mod server;
 mod store;
 mod topic_alias;

@@ -1,12 +1,13 @@
 //! Outbound QoS machinery shared by both roles: packet id allocation, the in-flight table, flow control by the
 //! peer's Receive Maximum and the bounded queue of messages waiting for a slot or a connection.
 
+use std::collections::VecDeque;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use mqtt_codec::{PacketId, QoS};
 
+use crate::packet_id_hash::IdMap;
 use crate::{DropReason, Message, OverflowPolicy};
 
 /// The state of one outbound QoS 1 or QoS 2 message that has been sent and not yet fully acknowledged.
@@ -31,7 +32,8 @@ struct Slot {
 /// What the queue hands to the role next.
 #[derive(Debug)]
 pub(crate) enum Next {
-    /// Send this message; `id` is `Some` for QoS 1 and 2 and the message is now in flight under that id.
+    /// Send this message; `id` is `Some` for QoS 1 and 2: a free id the caller must [`Outbound::track`] the
+    /// message under once it is sent (or drop, if it cannot be sent).
     Send { id: Option<PacketId>, message: Message },
     /// This message left the queue without being sent.
     Dropped(Message, DropReason),
@@ -62,7 +64,7 @@ pub(crate) enum PubRecOutcome {
 /// Outbound flow of one session.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbound {
-    inflight: HashMap<PacketId, Slot>,
+    inflight: IdMap<Slot>,
     queue: VecDeque<Message>,
     next_id: u16,
     next_seq: u64,
@@ -75,7 +77,7 @@ pub(crate) struct Outbound {
 impl Default for Outbound {
     fn default() -> Self {
         Outbound {
-            inflight: HashMap::new(),
+            inflight: IdMap::default(),
             queue: VecDeque::new(),
             next_id: 1,
             next_seq: 0,
@@ -93,6 +95,12 @@ impl Outbound {
             receive_maximum,
             ..Outbound::default()
         };
+    }
+
+    /// Releases spare capacity.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.inflight.shrink_to_fit();
+        self.queue.shrink_to_fit();
     }
 
     /// Number of QoS 1/2 messages in flight (including QoS 2 messages waiting for PUBCOMP).
@@ -175,8 +183,8 @@ impl Outbound {
         self.queue.is_empty()
     }
 
-    /// Takes the next message that may be sent now, if any. QoS 1/2 messages are entered in flight under a fresh
-    /// id; expired messages come out as [`Next::Dropped`] [MQTT-3.3.2-5].
+    /// Takes the next message that may be sent now, if any, with a fresh id for QoS 1/2 (not yet tracked);
+    /// expired messages come out as [`Next::Dropped`] [MQTT-3.3.2-5].
     pub(crate) fn next(&mut self, now: Instant, also_used: &impl Fn(PacketId) -> bool) -> Option<Next> {
         let front = self.queue.front()?;
         if front.is_expired(now) {
@@ -192,7 +200,6 @@ impl Outbound {
         }
         let id = self.allocate_id(also_used)?;
         let message = self.queue.pop_front()?;
-        self.track(id, message.clone());
         Some(Next::Send { id: Some(id), message })
     }
 
@@ -327,7 +334,10 @@ mod tests {
 
     fn send(out: &mut Outbound, now: Instant) -> PacketId {
         match out.next(now, &none) {
-            Some(Next::Send { id: Some(id), .. }) => id,
+            Some(Next::Send { id: Some(id), message }) => {
+                out.track(id, message);
+                id
+            }
             other => panic!("expected a send, got {other:?}"),
         }
     }

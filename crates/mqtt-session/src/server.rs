@@ -1,6 +1,6 @@
 //! [`ServerSession`]: the broker's side of one MQTT session, across all of the client's connections.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use mqtt_codec::{
@@ -10,6 +10,7 @@ use mqtt_codec::{
 
 use crate::event::{Accept, CloseReason, Event, RequestedSubscription, SubscribeRequest};
 use crate::flow::Flow;
+use crate::packet_id_hash::IdMap;
 use crate::{AckToken, DropReason, Error, Message, ServerConfig, SessionSnapshot, Subscription};
 
 /// Session Expiry Interval value meaning "never".
@@ -67,7 +68,7 @@ pub struct ServerSession {
     /// Whether there is session state a CONNECT with Clean Start 0 resumes (drives Session Present).
     has_session: bool,
     subscriptions: Vec<Subscription>,
-    pending_subscribes: HashMap<PacketId, PendingSubscribe>,
+    pending_subscribes: IdMap<PendingSubscribe>,
     session_expiry_interval: u32,
     /// CONNECT asked for Session Expiry 0, so DISCONNECT may not raise it (v5 3.14.2.2.2).
     connect_expiry_was_zero: bool,
@@ -129,7 +130,7 @@ impl ServerSession {
             flow,
             has_session: false,
             subscriptions: Vec::new(),
-            pending_subscribes: HashMap::new(),
+            pending_subscribes: IdMap::default(),
             session_expiry_interval: 0,
             connect_expiry_was_zero: true,
             keep_alive_timeout: None,
@@ -202,6 +203,16 @@ impl ServerSession {
             },
             State::Deciding(_) | State::Ended => None,
         }
+    }
+
+    /// Releases the spare capacity the session's tables and buffers kept from busier moments. Cheap; call it
+    /// for sessions that have gone quiet. Disconnected sessions shrink by themselves.
+    pub fn shrink_to_fit(&mut self) {
+        self.flow.shrink_to_fit();
+        self.events.shrink_to_fit();
+        self.early.shrink_to_fit();
+        self.pending_subscribes.shrink_to_fit();
+        self.subscriptions.shrink_to_fit();
     }
 
     // ---------------------------------------------------------------- accessors
@@ -452,7 +463,10 @@ impl ServerSession {
         }
         let session_present = !p.clean_start && self.has_session;
         self.has_session = true;
-        self.client_id = assigned.clone().unwrap_or(p.client_id);
+        // A decoded client id is a view of the CONNECT frame; an owned copy keeps the session from pinning that
+        // frame (password included) for as long as it lives.
+        let client_id = assigned.clone().unwrap_or(p.client_id);
+        self.client_id = ByteStr::try_from(client_id.as_str().to_owned()).unwrap_or(client_id);
 
         let requested_expiry = if v5 {
             p.session_expiry_interval.unwrap_or(0)
@@ -777,6 +791,8 @@ impl ServerSession {
                 self.pending_will = Some((due, message));
             }
         }
+        self.early.shrink_to_fit();
+        self.flow.shrink_to_fit();
         // [MQTT-3.1.2-23]: the state is kept only while the Session Expiry Interval runs.
         if self.session_expiry_interval == 0 {
             self.end();

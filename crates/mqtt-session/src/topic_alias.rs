@@ -35,8 +35,16 @@ impl OutboundAliases {
         self.assigned = HashMap::new();
     }
 
+    /// Releases spare capacity.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.assigned.shrink_to_fit();
+    }
+
     /// How `topic` should be sent, without committing a new alias.
     pub(crate) fn lookup(&self, topic: &TopicName) -> AliasUse {
+        if self.maximum == 0 {
+            return AliasUse::None;
+        }
         // Look up by `ByteStr`, not `&str`: the codec's `ByteStr` hashes as bytes, unlike `str`, so a `&str` lookup
         // through `Borrow<str>` would miss.
         if let Some(alias) = self.assigned.get(topic.as_byte_str()) {
