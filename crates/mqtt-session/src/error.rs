@@ -44,14 +44,12 @@ pub enum Error {
     /// An empty topic name without a Topic Alias.
     #[error("empty topic name without a topic alias [MQTT-3.3.2-1]")]
     EmptyTopicWithoutAlias,
-    /// A packet larger than the Maximum Packet Size we announced (v5 section 3.1.2.11.4 / 3.2.2.3.6).
-    #[error("packet of {size} bytes exceeds our Maximum Packet Size of {max}")]
-    PacketTooLarge {
-        /// Size of the packet.
-        size: u32,
-        /// The limit we announced.
-        max: u32,
-    },
+    /// A PUBLISH from a client carries a Subscription Identifier.
+    #[error("PUBLISH from a client carries a subscription identifier [MQTT-3.3.4-6]")]
+    SubscriptionIdFromClient,
+    /// No Local set on a shared subscription.
+    #[error("No Local on a shared subscription [MQTT-3.8.3-4]")]
+    NoLocalOnSharedSubscription,
     /// DISCONNECT set a non-zero Session Expiry Interval after CONNECT set 0 (v5 section 3.14.2.2.2).
     #[error("DISCONNECT sets a session expiry interval after CONNECT set 0")]
     SessionExpiryAfterZero,
@@ -73,10 +71,6 @@ pub enum Error {
     /// The client sent more packets after CONNECT than the session buffers while the broker decides on it.
     #[error("too many packets before CONNACK")]
     TooManyEarlyPackets,
-    /// The peer's DISCONNECT: not an error of ours, reported so `handle_packet` callers see why the connection
-    /// ended.
-    #[error("peer disconnected with reason {0:?}")]
-    PeerDisconnected(ReasonCode),
 
     // ---- API misuse by the embedding broker: returned, the connection is left alone. ----
     /// `accept`/`reject` without a CONNECT waiting for a decision.
@@ -114,17 +108,17 @@ impl Error {
             | Error::UnexpectedPacket { .. }
             | Error::UnknownTopicAlias { .. }
             | Error::EmptyTopicWithoutAlias
-            | Error::SessionExpiryAfterZero => ReasonCode::ProtocolError,
+            | Error::SessionExpiryAfterZero
+            | Error::SubscriptionIdFromClient
+            | Error::NoLocalOnSharedSubscription => ReasonCode::ProtocolError,
             Error::MissingPacketId => ReasonCode::MalformedPacket,
             Error::ReceiveMaximumExceeded => ReasonCode::ReceiveMaximumExceeded,
             Error::TopicAliasInvalid { .. } => ReasonCode::TopicAliasInvalid,
-            Error::PacketTooLarge { .. } => ReasonCode::PacketTooLarge,
             Error::KeepAliveTimeout => ReasonCode::KeepAliveTimeout,
             Error::QoSNotSupported { .. } => ReasonCode::QoSNotSupported,
             Error::RetainNotSupported => ReasonCode::RetainNotSupported,
             Error::TooManyEarlyPackets => ReasonCode::QuotaExceeded,
             Error::Codec(e) => e.reason_code(),
-            Error::PeerDisconnected(code) => *code,
             Error::NoPendingConnect
             | Error::MissingAssignedClientId
             | Error::UnknownSubscribe(_)
@@ -148,6 +142,8 @@ impl Error {
             Error::QoSNotSupported { .. } => "MQTT-3.2.2-11",
             Error::RetainNotSupported => "MQTT-3.2.2-14",
             Error::MissingAssignedClientId => "MQTT-3.1.3-6",
+            Error::SubscriptionIdFromClient => "MQTT-3.3.4-6",
+            Error::NoLocalOnSharedSubscription => "MQTT-3.8.3-4",
             Error::ReasonCountMismatch { .. } => "MQTT-3.9.3-2",
             Error::Codec(e) => return e.spec_ref(),
             _ => return None,

@@ -145,8 +145,9 @@ impl ServerSession {
     }
 
     /// Rebuilds a disconnected session from a snapshot; the next CONNECT with Clean Start 0 resumes it with
-    /// Session Present = 1 [MQTT-3.2.2-3].
-    pub fn restore(config: ServerConfig, snapshot: SessionSnapshot) -> Result<Self, Error> {
+    /// Session Present = 1 [MQTT-3.2.2-3]. A snapshot taken while connected counts as disconnected at `now`, so
+    /// its expiry runs from there.
+    pub fn restore(config: ServerConfig, snapshot: SessionSnapshot, now: Instant) -> Result<Self, Error> {
         let mut session = ServerSession::new(config);
         session.client_id = ByteStr::try_from(snapshot.client_id)?;
         session.subscriptions = snapshot.subscriptions;
@@ -157,8 +158,9 @@ impl ServerSession {
         session.flow.inbound.restore(snapshot.inbound_qos2);
         session.session_expiry_interval = snapshot.session_expiry_interval;
         session.connect_expiry_was_zero = snapshot.session_expiry_interval == 0;
-        session.disconnected_at = snapshot.disconnected_at;
-        session.session_deadline = snapshot.disconnected_at.and_then(|at| session.expiry_deadline(at));
+        let disconnected_at = snapshot.disconnected_at.unwrap_or(now);
+        session.disconnected_at = Some(disconnected_at);
+        session.session_deadline = session.expiry_deadline(disconnected_at);
         session.has_session = true;
         Ok(session)
     }
@@ -631,6 +633,9 @@ impl ServerSession {
                         return Err(Error::RetainNotSupported);
                     }
                 }
+                if !publish.properties.subscription_identifiers.is_empty() {
+                    return Err(Error::SubscriptionIdFromClient);
+                }
                 if let Some((message, ack)) = self.flow.on_publish(now, publish)? {
                     self.events.push_back(Event::Publish { message, ack });
                 }
@@ -654,6 +659,14 @@ impl ServerSession {
                 Ok(())
             }
             Packet::Subscribe(subscribe) => {
+                if self.flow.version.is_v5()
+                    && subscribe
+                        .filters
+                        .iter()
+                        .any(|(filter, options)| options.no_local && filter.is_shared())
+                {
+                    return Err(Error::NoLocalOnSharedSubscription);
+                }
                 self.on_subscribe(subscribe);
                 Ok(())
             }

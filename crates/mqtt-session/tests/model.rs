@@ -300,7 +300,7 @@ impl World {
             Op::Restore => {
                 if !self.link_up && !self.server.is_connected() {
                     let snapshot = self.server.snapshot();
-                    self.server = ServerSession::restore(self.server_config.clone(), snapshot).unwrap();
+                    self.server = ServerSession::restore(self.server_config.clone(), snapshot, self.now).unwrap();
                 }
             }
             Op::Advance(secs) => {

@@ -1083,7 +1083,7 @@ fn a_snapshot_in_the_store_resumes_like_the_live_session() {
     ));
     assert_eq!(snapshot.queued.len(), 1);
     assert_eq!(snapshot.inbound_qos2.len(), 1);
-    let mut s = ServerSession::restore(ServerConfig::default(), snapshot).unwrap();
+    let mut s = ServerSession::restore(ServerConfig::default(), snapshot, t0).unwrap();
     let out = connect(&mut s, t0 + secs(1), v5_persistent("dev"));
     assert!(connack(&out[0]).session_present);
     let resent = as_publish(&out[1]);
@@ -1096,4 +1096,65 @@ fn a_snapshot_in_the_store_resumes_like_the_live_session() {
     assert_eq!(transmits(&mut s), [Packet::PubRec(PubRec::new(id(77)))]);
     assert!(store.remove("dev").unwrap());
     assert!(store.is_empty());
+}
+
+#[test]
+fn publish_from_a_client_must_not_carry_a_subscription_identifier() {
+    // [MQTT-3.3.4-6]
+    let now = Instant::now();
+    let mut s = connected(ServerConfig::default(), now, v5("c"));
+    let mut p = publish("a", "x", QoS::AtMostOnce, 0);
+    p.properties
+        .subscription_identifiers
+        .push(mqtt_codec::SubscriptionId::new(1).unwrap());
+    assert_eq!(
+        s.handle_packet(now, Packet::Publish(p)).unwrap_err(),
+        Error::SubscriptionIdFromClient
+    );
+    assert_eq!(disconnect_reason(&transmits(&mut s)[0]), ReasonCode::ProtocolError);
+}
+
+#[test]
+fn no_local_on_a_shared_subscription_is_a_protocol_error() {
+    // [MQTT-3.8.3-4]
+    let now = Instant::now();
+    let mut s = connected(ServerConfig::default(), now, v5("c"));
+    let options = SubscriptionOptions {
+        no_local: true,
+        ..SubscriptionOptions::new(QoS::AtLeastOnce)
+    };
+    let sub = Subscribe::new(id(1), [(filter("$share/g/a/#"), options)]);
+    assert_eq!(
+        s.handle_packet(now, Packet::Subscribe(sub)).unwrap_err(),
+        Error::NoLocalOnSharedSubscription
+    );
+}
+
+#[test]
+fn nothing_is_sent_after_disconnect() {
+    // [MQTT-3.14.4-1]
+    let t0 = Instant::now();
+    let mut s = connected(ServerConfig::default(), t0, v5_persistent("c").keep_alive(1));
+    s.handle_packet(t0, Packet::Publish(publish("a", "x", QoS::AtLeastOnce, 1)))
+        .unwrap();
+    let (_, ack) = delivered(&mut s);
+    s.handle_timeout(t0 + secs(2));
+    let out = transmits(&mut s);
+    assert!(matches!(out.last(), Some(Packet::Disconnect(_))));
+    s.acknowledge(ack.unwrap(), ReasonCode::Success);
+    s.publish(t0 + secs(2), msg("a", "later", QoS::AtLeastOnce));
+    s.close(t0 + secs(2), ReasonCode::ServerShuttingDown);
+    assert!(transmits(&mut s).is_empty());
+    assert_eq!(s.queued_len(), 1, "kept for the next connection");
+}
+
+#[test]
+fn a_restored_snapshot_taken_while_connected_expires_from_the_restore() {
+    let t0 = Instant::now();
+    let c = with_props(v5("c").clean_start(false), |p| p.session_expiry_interval = Some(60));
+    let s = connected(ServerConfig::default(), t0, c);
+    let mut r = ServerSession::restore(ServerConfig::default(), s.snapshot(), t0 + secs(10)).unwrap();
+    assert_eq!(r.poll_timeout(), Some(t0 + secs(70)));
+    r.handle_timeout(t0 + secs(70));
+    assert!(r.is_ended());
 }
