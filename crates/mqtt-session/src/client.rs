@@ -186,6 +186,12 @@ impl ClientSession {
         }
     }
 
+    /// The configuration; changes take effect at the next [`connect`](Self::connect) (e.g. rotated credentials,
+    /// a different Receive Maximum).
+    pub fn config_mut(&mut self) -> &mut ClientConfig {
+        &mut self.config
+    }
+
     /// Whether CONNACK accepted the connection and it is still up.
     pub fn is_connected(&self) -> bool {
         self.state == State::Connected

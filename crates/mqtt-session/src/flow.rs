@@ -73,6 +73,7 @@ impl Flow {
     /// The connection is gone; session state stays.
     pub(crate) fn close(&mut self) {
         self.connected = false;
+        self.outbound.connection_closed();
         self.inbound.new_connection();
         self.control_ids.clear();
     }
@@ -138,7 +139,13 @@ impl Flow {
     }
 
     /// Sends queued messages while the peer's Receive Maximum allows [MQTT-3.3.4-9].
+    /// Deferred re-sends of a resumed session go first, in their original order.
     pub(crate) fn pump(&mut self, now: Instant, dropped: &mut impl FnMut(Message, DropReason)) {
+        while self.connected
+            && let Some((id, message)) = self.outbound.next_resend()
+        {
+            self.resend_publish(now, id, message, dropped);
+        }
         while self.connected {
             let control = &self.control_ids;
             let Some(next) = self.outbound.next(now, &|id| control.contains(&id)) else {
@@ -169,19 +176,28 @@ impl Flow {
     /// Session resumed: re-send unacknowledged PUBLISH (DUP=1, original ids) and PUBREL in their original order
     /// [MQTT-4.4.0-1] [MQTT-4.6.0-1], then whatever the queue may release.
     pub(crate) fn resume(&mut self, now: Instant, dropped: &mut impl FnMut(Message, DropReason)) {
-        for item in self.outbound.resend() {
+        for item in self.outbound.resume() {
             match item {
-                Resend::Publish(id, message) => {
-                    if !self.send_publish(now, Some(id), &message, true) {
-                        // The peer's new Maximum Packet Size no longer admits it: complete it as if sent.
-                        self.outbound.forget(id);
-                        dropped(message, DropReason::PacketTooLarge);
-                    }
-                }
+                Resend::Publish(id, message) => self.resend_publish(now, id, message, dropped),
                 Resend::PubRel(id) => self.transmit.push_back(Packet::PubRel(PubRel::new(id))),
             }
         }
         self.pump(now, dropped);
+    }
+
+    /// Re-sends an in-flight PUBLISH with DUP=1 and its original id [MQTT-3.3.1-1].
+    fn resend_publish(
+        &mut self,
+        now: Instant,
+        id: PacketId,
+        message: Message,
+        dropped: &mut impl FnMut(Message, DropReason),
+    ) {
+        if !self.send_publish(now, Some(id), &message, true) {
+            // The peer's new Maximum Packet Size no longer admits it: complete it as if sent.
+            self.outbound.forget(id);
+            dropped(message, DropReason::PacketTooLarge);
+        }
     }
 
     /// Builds the PUBLISH for `message` and queues it for the wire. Returns `false`, sending nothing, when it

@@ -48,6 +48,9 @@ pub enum InboundQos2 {
 struct Qos2Slot {
     delivery: u64,
     state: InboundQos2,
+    /// Its PUBLISH arrived on the current connection, so it counts against our Receive Maximum (the peer's send
+    /// quota starts afresh on every connection, v5 section 4.9).
+    counted: bool,
 }
 
 /// What to do with an inbound PUBLISH.
@@ -75,6 +78,8 @@ pub(crate) struct Inbound {
     qos1: IdMap<u64>,
     /// QoS 2 ids between PUBLISH and PUBREL; part of the session state, kept across connections.
     qos2: IdMap<Qos2Slot>,
+    /// QoS 2 entries whose PUBLISH arrived on this connection.
+    qos2_counted: usize,
     next_delivery: u64,
     /// Topic aliases the peer set on this connection; index = alias - 1.
     aliases: Vec<Option<TopicName>>,
@@ -89,6 +94,7 @@ impl Default for Inbound {
         Inbound {
             qos1: IdMap::default(),
             qos2: IdMap::default(),
+            qos2_counted: 0,
             next_delivery: 0,
             aliases: Vec::new(),
             receive_maximum: u16::MAX,
@@ -103,12 +109,17 @@ impl Inbound {
     pub(crate) fn new_connection(&mut self) {
         self.qos1.clear();
         self.aliases.clear();
+        for slot in self.qos2.values_mut() {
+            slot.counted = false;
+        }
+        self.qos2_counted = 0;
     }
 
     /// Forgets the session state too (Clean Start).
     pub(crate) fn clear(&mut self) {
         self.new_connection();
         self.qos2.clear();
+        self.qos2_counted = 0;
     }
 
     /// Releases spare capacity.
@@ -118,9 +129,9 @@ impl Inbound {
         self.aliases.shrink_to_fit();
     }
 
-    /// QoS 1/2 messages received and not yet completed (PUBACK, or PUBCOMP for QoS 2).
+    /// QoS 1/2 messages received on this connection and not yet completed (PUBACK, or PUBCOMP for QoS 2).
     pub(crate) fn unacked(&self) -> usize {
-        self.qos1.len() + self.qos2.len()
+        self.qos1.len() + self.qos2_counted
     }
 
     fn token(&mut self, id: PacketId, qos: QoS) -> AckToken {
@@ -146,22 +157,34 @@ impl Inbound {
             self.qos1.insert(id, token.delivery);
             return Ok(OnPublish::Deliver(Some(token)));
         }
-        match self.qos2.get(&id).map(|s| s.state) {
-            Some(InboundQos2::Delivered) => Ok(OnPublish::Ignore),
-            Some(InboundQos2::Received(code)) => Ok(OnPublish::RepeatPubRec(id, code)),
-            None if full => Err(Error::ReceiveMaximumExceeded),
-            None => {
-                let token = self.token(id, qos);
-                self.qos2.insert(
-                    id,
-                    Qos2Slot {
-                        delivery: token.delivery,
-                        state: InboundQos2::Delivered,
-                    },
-                );
-                Ok(OnPublish::Deliver(Some(token)))
+        if let Some(slot) = self.qos2.get_mut(&id) {
+            // A re-send of a message we already have: never delivered twice [MQTT-4.3.3-10].
+            if !slot.counted {
+                if full {
+                    return Err(Error::ReceiveMaximumExceeded);
+                }
+                slot.counted = true;
+                self.qos2_counted += 1;
             }
+            return Ok(match slot.state {
+                InboundQos2::Delivered => OnPublish::Ignore,
+                InboundQos2::Received(code) => OnPublish::RepeatPubRec(id, code),
+            });
         }
+        if full {
+            return Err(Error::ReceiveMaximumExceeded);
+        }
+        let token = self.token(id, qos);
+        self.qos2.insert(
+            id,
+            Qos2Slot {
+                delivery: token.delivery,
+                state: InboundQos2::Delivered,
+                counted: true,
+            },
+        );
+        self.qos2_counted += 1;
+        Ok(OnPublish::Deliver(Some(token)))
     }
 
     /// The application acknowledged a delivery. Returns the packet to send, or `None` for a stale token.
@@ -181,7 +204,9 @@ impl Inbound {
         }
         if reason.as_u8() >= 0x80 {
             // A refused QoS 2 message ends with this PUBREC; no PUBREL follows.
-            slot.remove();
+            if slot.remove().counted {
+                self.qos2_counted = self.qos2_counted.saturating_sub(1);
+            }
         } else {
             slot.get_mut().state = InboundQos2::Received(reason);
         }
@@ -190,7 +215,15 @@ impl Inbound {
 
     /// PUBREL arrived: the id is free again [MQTT-4.3.3-12]. Returns whether it was known.
     pub(crate) fn on_pubrel(&mut self, id: PacketId) -> bool {
-        self.qos2.remove(&id).is_some()
+        match self.qos2.remove(&id) {
+            Some(slot) => {
+                if slot.counted {
+                    self.qos2_counted = self.qos2_counted.saturating_sub(1);
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// Resolves the topic of an inbound PUBLISH against the peer's aliases (v5 section 3.3.2.3.4). `topic` is
@@ -241,7 +274,14 @@ impl Inbound {
                 InboundQos2::Delivered => InboundQos2::Received(ReasonCode::Success),
                 received => received,
             };
-            self.qos2.insert(id, Qos2Slot { delivery, state });
+            self.qos2.insert(
+                id,
+                Qos2Slot {
+                    delivery,
+                    state,
+                    counted: false,
+                },
+            );
         }
     }
 }

@@ -27,6 +27,8 @@ struct Slot {
     /// Order of first transmission; re-sends follow it [MQTT-4.6.0-1].
     seq: u64,
     state: InflightPublish,
+    /// Sent (or re-sent) on the current connection, so it counts against the peer's Receive Maximum.
+    sent: bool,
 }
 
 /// What the queue hands to the role next.
@@ -68,8 +70,12 @@ pub(crate) struct Outbound {
     queue: VecDeque<Message>,
     next_id: u16,
     next_seq: u64,
-    /// QoS 1/2 messages sent and not yet acknowledged, counted against the peer's Receive Maximum.
-    unacked: usize,
+    /// QoS 1/2 messages sent on this connection and not yet acknowledged, counted against the peer's Receive
+    /// Maximum [MQTT-3.3.4-9].
+    outstanding: usize,
+    /// In-flight messages of a resumed session still to be re-sent, in original order, once the peer's Receive
+    /// Maximum leaves room (a client may come back with a smaller one).
+    unsent: VecDeque<PacketId>,
     /// The peer's Receive Maximum (65,535 when it sent none).
     pub(crate) receive_maximum: u16,
 }
@@ -81,7 +87,8 @@ impl Default for Outbound {
             queue: VecDeque::new(),
             next_id: 1,
             next_seq: 0,
-            unacked: 0,
+            outstanding: 0,
+            unsent: VecDeque::new(),
             receive_maximum: u16::MAX,
         }
     }
@@ -101,6 +108,7 @@ impl Outbound {
     pub(crate) fn shrink_to_fit(&mut self) {
         self.inflight.shrink_to_fit();
         self.queue.shrink_to_fit();
+        self.unsent.shrink_to_fit();
     }
 
     /// Number of QoS 1/2 messages in flight (including QoS 2 messages waiting for PUBCOMP).
@@ -175,7 +183,7 @@ impl Outbound {
 
     /// Whether a QoS 1/2 message could be sent right now under the peer's Receive Maximum [MQTT-3.3.4-7].
     pub(crate) fn has_quota(&self) -> bool {
-        self.unacked < usize::from(self.receive_maximum)
+        self.outstanding < usize::from(self.receive_maximum)
     }
 
     /// Whether the queue is empty (a QoS 0 message may then bypass it without reordering anything).
@@ -212,19 +220,23 @@ impl Outbound {
         };
         let seq = self.next_seq;
         self.next_seq += 1;
-        if self.inflight.insert(id, Slot { seq, state }).is_none() {
-            self.unacked += 1;
+        let old = self.inflight.insert(id, Slot { seq, state, sent: true });
+        if !old.is_some_and(|slot| slot.sent) {
+            self.outstanding += 1;
         }
     }
 
     /// Ends the exchange for `id` as if it had completed (used when a packet is too large to send,
     /// [MQTT-3.1.2-25]). Returns whether `id` was in flight.
     pub(crate) fn forget(&mut self, id: PacketId) -> bool {
-        if self.inflight.remove(&id).is_some() {
-            self.unacked = self.unacked.saturating_sub(1);
-            true
-        } else {
-            false
+        match self.inflight.remove(&id) {
+            Some(slot) => {
+                if slot.sent {
+                    self.outstanding = self.outstanding.saturating_sub(1);
+                }
+                true
+            }
+            None => false,
         }
     }
 
@@ -246,8 +258,9 @@ impl Outbound {
         };
         match slot.get().state {
             InflightPublish::AwaitingPubRec(_) if refused => {
-                slot.remove();
-                self.unacked = self.unacked.saturating_sub(1);
+                if slot.remove().sent {
+                    self.outstanding = self.outstanding.saturating_sub(1);
+                }
                 PubRecOutcome::Refused
             }
             // [MQTT-4.3.3-4]: PUBREL answers PUBREC; the message is released and never re-sent.
@@ -272,19 +285,64 @@ impl Outbound {
         }
     }
 
-    /// Everything to re-send when a session resumes, in the order it was first sent [MQTT-4.6.0-1].
-    pub(crate) fn resend(&self) -> Vec<Resend> {
-        let mut slots: Vec<(&PacketId, &Slot)> = self.inflight.iter().collect();
-        slots.sort_unstable_by_key(|(_, s)| s.seq);
-        slots
-            .into_iter()
-            .map(|(id, slot)| match &slot.state {
-                InflightPublish::AwaitingPubAck(m) | InflightPublish::AwaitingPubRec(m) => {
-                    Resend::Publish(*id, m.clone())
+    /// The connection is gone: nothing in flight has been sent on the next one yet.
+    pub(crate) fn connection_closed(&mut self) {
+        for slot in self.inflight.values_mut() {
+            slot.sent = false;
+        }
+        self.outstanding = 0;
+        self.unsent.clear();
+    }
+
+    /// What to re-send first when a session resumes, in the order it was first sent [MQTT-4.6.0-1]: every PUBREL
+    /// (not a PUBLISH, so never held back [MQTT-3.3.4-10]) and as many PUBLISH re-sends as the peer's Receive
+    /// Maximum allows; the rest wait in order for [`Outbound::next_resend`].
+    pub(crate) fn resume(&mut self) -> Vec<Resend> {
+        let mut slots: Vec<(PacketId, u64)> = self.inflight.iter().map(|(id, s)| (*id, s.seq)).collect();
+        slots.sort_unstable_by_key(|(_, seq)| *seq);
+        self.unsent.clear();
+        let mut out = Vec::with_capacity(slots.len());
+        for (id, _) in slots {
+            let quota = self.has_quota();
+            let Some(slot) = self.inflight.get_mut(&id) else {
+                continue;
+            };
+            match &slot.state {
+                InflightPublish::AwaitingPubComp => {
+                    slot.sent = true;
+                    self.outstanding += 1;
+                    out.push(Resend::PubRel(id));
                 }
-                InflightPublish::AwaitingPubComp => Resend::PubRel(*id),
-            })
-            .collect()
+                InflightPublish::AwaitingPubAck(m) | InflightPublish::AwaitingPubRec(m) if quota => {
+                    let m = m.clone();
+                    slot.sent = true;
+                    self.outstanding += 1;
+                    out.push(Resend::Publish(id, m));
+                }
+                InflightPublish::AwaitingPubAck(_) | InflightPublish::AwaitingPubRec(_) => self.unsent.push_back(id),
+            }
+        }
+        out
+    }
+
+    /// The next deferred re-send, if the peer's Receive Maximum leaves room for it.
+    pub(crate) fn next_resend(&mut self) -> Option<(PacketId, Message)> {
+        while self.has_quota() {
+            let id = self.unsent.pop_front()?;
+            let Some(slot) = self.inflight.get_mut(&id) else {
+                continue;
+            };
+            if slot.sent {
+                continue;
+            }
+            if let InflightPublish::AwaitingPubAck(m) | InflightPublish::AwaitingPubRec(m) = &slot.state {
+                let m = m.clone();
+                slot.sent = true;
+                self.outstanding += 1;
+                return Some((id, m));
+            }
+        }
+        None
     }
 
     /// The in-flight table in send order, for a snapshot.
@@ -305,9 +363,14 @@ impl Outbound {
         for (id, state) in inflight {
             let seq = self.next_seq;
             self.next_seq += 1;
-            if self.inflight.insert(id, Slot { seq, state }).is_none() {
-                self.unacked += 1;
-            }
+            self.inflight.insert(
+                id,
+                Slot {
+                    seq,
+                    state,
+                    sent: false,
+                },
+            );
         }
         self.queue = queued.into();
         self.next_id = next_id.max(1);
@@ -419,7 +482,8 @@ mod tests {
         assert_eq!(out.on_pubrec(a, false), PubRecOutcome::SendPubRel);
         assert_eq!(out.on_pubrec(b, true), PubRecOutcome::Refused);
         assert_eq!(out.inflight_len(), 1);
-        let resend = out.resend();
+        out.connection_closed();
+        let resend = out.resume();
         assert!(matches!(resend.as_slice(), [Resend::PubRel(id)] if *id == a));
         assert!(out.on_pubcomp(a));
         assert_eq!(out.inflight_len(), 0);

@@ -6,7 +6,9 @@
 //! - every QoS 1 message is delivered at least once and every QoS 2 message exactly once, unless the session
 //!   reported it dropped (queue full, expired, too large) — and a dropped message is never delivered;
 //! - first deliveries keep publish order per topic and QoS [MQTT-4.6.0-5] [MQTT-4.6.0-6];
-//! - no message starts delivery after it expired [MQTT-3.3.2-5], and none is reported expired early.
+//! - no message starts delivery after it expired [MQTT-3.3.2-5], and none is reported expired early;
+//! - neither side exceeds the other's Receive Maximum, which may change at each reconnect [MQTT-3.3.4-7]
+//!   [MQTT-3.3.4-9] (the receiving session would refuse the packet and the test would fail).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -36,8 +38,8 @@ enum Op {
     ToBroker(usize),
     /// The network connection breaks; frames in flight are lost.
     Drop,
-    /// The device connects again (if not connected).
-    Reconnect,
+    /// The device connects again (if not connected), announcing this Receive Maximum.
+    Reconnect(u16),
     /// The broker restarts from a snapshot of the session (only while disconnected).
     Restore,
     /// Time passes.
@@ -51,7 +53,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (1..6usize).prop_map(Op::ToDevice),
         4 => (1..6usize).prop_map(Op::ToBroker),
         1 => Just(Op::Drop),
-        2 => Just(Op::Reconnect),
+        2 => (1..5u16).prop_map(Op::Reconnect),
         1 => Just(Op::Restore),
         1 => (0..20u64).prop_map(Op::Advance),
     ]
@@ -291,8 +293,9 @@ impl World {
                 }
             }
             Op::Drop => self.teardown(),
-            Op::Reconnect => {
+            Op::Reconnect(receive_maximum) => {
                 if !self.link_up && !self.client.is_connected() {
+                    self.client.config_mut().receive_maximum = NonZeroU16::new(receive_maximum).unwrap();
                     self.link_up = true;
                     self.client.connect(self.now).unwrap();
                 }
@@ -317,7 +320,7 @@ impl World {
     fn finish(&mut self) {
         for _ in 0..4 {
             if !self.link_up {
-                self.apply(&Op::Reconnect);
+                self.apply(&Op::Reconnect(2));
             }
             for _ in 0..10_000 {
                 if self.to_device.is_empty() && self.to_broker.is_empty() {
@@ -345,7 +348,11 @@ impl World {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 384, ..ProptestConfig::default() })]
+    // 384 cases by default; PROPTEST_CASES=20000 for a longer hunt.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(384),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn qos_guarantees_hold_across_drops_reconnects_and_restarts(

@@ -751,6 +751,46 @@ fn resume_resends_in_flight_messages_with_dup_and_original_ids_in_order() {
 }
 
 #[test]
+fn resume_with_a_smaller_receive_maximum_defers_resends_in_order() {
+    // [MQTT-3.3.4-9] holds on resume too: the re-sends beyond the new Receive Maximum wait, keep their original
+    // ids [MQTT-4.4.0-1] and their order [MQTT-4.6.0-1]; PUBREL is never held back [MQTT-3.3.4-10].
+    let t0 = Instant::now();
+    let mut s = connected(ServerConfig::default(), t0, v5_persistent("c"));
+    for payload in ["a", "b", "c"] {
+        s.publish(t0, msg("t", payload, QoS::AtLeastOnce));
+    }
+    s.publish(t0, msg("t", "released", QoS::ExactlyOnce));
+    let first: Vec<_> = transmits(&mut s).iter().map(|p| as_publish(p).clone()).collect();
+    let released = first[3].packet_id.unwrap();
+    s.handle_packet(t0, Packet::PubRec(PubRec::new(released))).unwrap();
+    transmits(&mut s);
+    s.connection_lost(t0);
+    events(&mut s);
+
+    let c = with_props(v5_persistent("c"), |p| p.receive_maximum = receive_maximum(2));
+    let out = connect(&mut s, t0, c);
+    assert_eq!(out.len(), 4, "CONNACK, two PUBLISH re-sends, the PUBREL: {out:?}");
+    for (packet, sent) in out[1..3].iter().zip(&first) {
+        let p = as_publish(packet);
+        assert_eq!((&p.payload, p.dup, p.packet_id), (&sent.payload, true, sent.packet_id));
+    }
+    assert_eq!(out[3], Packet::PubRel(PubRel::new(released)));
+
+    // Three unacknowledged against a maximum of two: completing one frees nothing yet.
+    s.handle_packet(t0, Packet::PubComp(PubComp::new(released))).unwrap();
+    assert!(transmits(&mut s).is_empty());
+    s.handle_packet(t0, Packet::PubAck(PubAck::new(first[0].packet_id.unwrap())))
+        .unwrap();
+    let out = transmits(&mut s);
+    assert_eq!(out.len(), 1);
+    let c = as_publish(&out[0]);
+    assert_eq!(
+        (c.payload.as_ref(), c.dup, c.packet_id),
+        (&b"c"[..], true, first[2].packet_id)
+    );
+}
+
+#[test]
 fn session_takeover_disconnects_the_old_connection() {
     // [MQTT-3.1.4-3]: DISCONNECT 0x8E; the will of the old connection follows the usual rules.
     let t0 = Instant::now();
@@ -1157,4 +1197,36 @@ fn a_restored_snapshot_taken_while_connected_expires_from_the_restore() {
     assert_eq!(r.poll_timeout(), Some(t0 + secs(70)));
     r.handle_timeout(t0 + secs(70));
     assert!(r.is_ended());
+}
+
+#[test]
+fn receive_maximum_counts_only_this_connections_publishes() {
+    // v5 4.9: the peer's send quota starts afresh on every connection, so a QoS 2 id still waiting for PUBREL from
+    // the previous connection does not count until its PUBLISH is re-sent.
+    let t0 = Instant::now();
+    let config = ServerConfig {
+        receive_maximum: NonZeroU16::new(1).unwrap(),
+        ..ServerConfig::default()
+    };
+    let mut s = connected(config, t0, v5_persistent("c"));
+    s.handle_packet(t0, Packet::Publish(publish("a", "1", QoS::ExactlyOnce, 1)))
+        .unwrap();
+    let (_, ack) = delivered(&mut s);
+    s.acknowledge(ack.unwrap(), ReasonCode::Success);
+    s.connection_lost(t0);
+    connect(&mut s, t0, v5_persistent("c"));
+    s.handle_packet(t0, Packet::Publish(publish("a", "2", QoS::AtLeastOnce, 2)))
+        .unwrap();
+    let (_, ack) = delivered(&mut s);
+    s.acknowledge(ack.unwrap(), ReasonCode::Success);
+    transmits(&mut s);
+    // The re-sent QoS 2 PUBLISH now counts: one more QoS 1 message before its PUBREL exceeds the maximum.
+    s.handle_packet(t0, Packet::Publish(publish("a", "1", QoS::ExactlyOnce, 1).dup(true)))
+        .unwrap();
+    assert_eq!(transmits(&mut s), [Packet::PubRec(PubRec::new(id(1)))]);
+    assert_eq!(
+        s.handle_packet(t0, Packet::Publish(publish("a", "3", QoS::AtLeastOnce, 3)))
+            .unwrap_err(),
+        Error::ReceiveMaximumExceeded
+    );
 }
