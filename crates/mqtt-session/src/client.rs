@@ -401,6 +401,9 @@ impl ClientSession {
         let p = &connack.properties;
         self.server_max_qos = p.maximum_qos.unwrap_or(QoS::ExactlyOnce);
         self.server_retain_available = p.retain_available.unwrap_or(true);
+        self.flow
+            .outbound
+            .cap_queued(self.server_max_qos, self.server_retain_available);
         // [MQTT-3.2.2-21]: Server Keep Alive replaces ours.
         let keep_alive = p.server_keep_alive.unwrap_or(self.config.keep_alive);
         self.keep_alive = (keep_alive > 0).then(|| Duration::from_secs(u64::from(keep_alive)));

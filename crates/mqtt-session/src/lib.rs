@@ -69,6 +69,20 @@
 //! assert!(matches!(wire.last(), Some(Packet::Disconnect(d)) if d.reason_code == ReasonCode::KeepAliveTimeout));
 //! ```
 //!
+//! # Sessions and connections
+//!
+//! A [`ServerSession`] is the MQTT *session*, not the connection: the broker keeps one per client id. When a
+//! connection's first packet (a CONNECT) names a client id, the broker
+//! 1. finds the session in its map, or [`ServerSession::restore`]s it from a [`SessionStore`], or makes a
+//!    [`ServerSession::new`] one;
+//! 2. if that session is still connected elsewhere, calls [`ServerSession::take_over`] and writes the resulting
+//!    DISCONNECT (0x8E) to the old connection;
+//! 3. feeds the CONNECT to it, answers [`Event::Connect`] with [`ServerSession::accept`] or
+//!    [`ServerSession::reject`], and from then on routes that connection's packets to it.
+//!
+//! Incoming packets larger than [`ServerConfig::maximum_packet_size`] are refused by the codec (configure it
+//! with the same limit) and reported with [`ServerSession::handle_decode_error`].
+//!
 //! The [`ClientSession`] has the same shape for bridges. [`SessionStore`] and [`ServerSession::snapshot`] /
 //! [`ServerSession::restore`] move a session's state in and out of storage.
 

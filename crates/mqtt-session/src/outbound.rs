@@ -168,6 +168,15 @@ impl Outbound {
         self.queue.push_back(message);
     }
 
+    /// Caps queued (never sent) messages at the peer's Maximum QoS and clears RETAIN when it has none (client
+    /// role, [MQTT-3.2.2-11] [MQTT-3.2.2-14]); messages already in flight keep the QoS they were sent with.
+    pub(crate) fn cap_queued(&mut self, max_qos: QoS, retain_available: bool) {
+        for m in &mut self.queue {
+            m.qos = m.qos.min(max_qos);
+            m.retain &= retain_available;
+        }
+    }
+
     /// Removes every queued message that has expired [MQTT-3.3.2-5].
     pub(crate) fn prune_expired(&mut self, now: Instant, dropped: &mut impl FnMut(Message, DropReason)) {
         let mut kept = VecDeque::with_capacity(self.queue.len());

@@ -290,3 +290,24 @@ fn v311_client_sends_clean_session_as_configured() {
     assert!(!connect.clean_start);
     assert_eq!(connect.protocol_version, ProtocolVersion::V311);
 }
+
+#[test]
+fn messages_queued_before_connack_are_capped_to_the_servers_limits() {
+    // [MQTT-3.2.2-11] [MQTT-3.2.2-14]
+    let now = Instant::now();
+    let mut c = ClientSession::new(config());
+    c.publish(now, msg("early", QoS::ExactlyOnce).with_retain(true));
+    assert_eq!(c.queued_len(), 1);
+    let props = ConnAckProperties {
+        maximum_qos: Some(QoS::AtMostOnce),
+        retain_available: Some(false),
+        ..Default::default()
+    };
+    up(&mut c, now, false, props);
+    let sent = publishes(&out(&mut c));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].qos, sent[0].retain, sent[0].packet_id),
+        (QoS::AtMostOnce, false, None)
+    );
+}
