@@ -53,26 +53,45 @@ fn round_trips(s: &mut ServerSession, now: Instant, n: usize) {
     for _ in 0..n {
         // Outbound QoS 1 and QoS 2.
         s.publish(now, Message::new(topic.clone(), &b"payload"[..], QoS::AtLeastOnce));
-        let Some(Packet::Publish(p)) = s.poll_transmit() else { panic!() };
-        s.handle_packet(now, Packet::PubAck(PubAck::new(p.packet_id.unwrap()))).unwrap();
+        let Some(Packet::Publish(p)) = s.poll_transmit() else {
+            panic!()
+        };
+        s.handle_packet(now, Packet::PubAck(PubAck::new(p.packet_id.unwrap())))
+            .unwrap();
         s.publish(now, Message::new(topic.clone(), &b"payload"[..], QoS::ExactlyOnce));
-        let Some(Packet::Publish(p)) = s.poll_transmit() else { panic!() };
-        s.handle_packet(now, Packet::PubRec(PubRec::new(p.packet_id.unwrap()))).unwrap();
-        let Some(Packet::PubRel(rel)) = s.poll_transmit() else { panic!() };
-        s.handle_packet(now, Packet::PubComp(PubComp::new(rel.packet_id))).unwrap();
+        let Some(Packet::Publish(p)) = s.poll_transmit() else {
+            panic!()
+        };
+        s.handle_packet(now, Packet::PubRec(PubRec::new(p.packet_id.unwrap())))
+            .unwrap();
+        let Some(Packet::PubRel(rel)) = s.poll_transmit() else {
+            panic!()
+        };
+        s.handle_packet(now, Packet::PubComp(PubComp::new(rel.packet_id)))
+            .unwrap();
         // Inbound QoS 1 and QoS 2.
         let publish = Publish::new(topic.clone(), &b"payload"[..]).qos(QoS::AtLeastOnce, id);
         s.handle_packet(now, Packet::Publish(publish)).unwrap();
-        let Some(Event::Publish { ack, .. }) = s.poll_event() else { panic!() };
+        let Some(Event::Publish { ack, .. }) = s.poll_event() else {
+            panic!()
+        };
         s.acknowledge(ack.unwrap(), ReasonCode::Success);
-        let Some(Packet::PubAck(_)) = s.poll_transmit() else { panic!() };
+        let Some(Packet::PubAck(_)) = s.poll_transmit() else {
+            panic!()
+        };
         let publish = Publish::new(topic.clone(), &b"payload"[..]).qos(QoS::ExactlyOnce, id);
         s.handle_packet(now, Packet::Publish(publish)).unwrap();
-        let Some(Event::Publish { ack, .. }) = s.poll_event() else { panic!() };
+        let Some(Event::Publish { ack, .. }) = s.poll_event() else {
+            panic!()
+        };
         s.acknowledge(ack.unwrap(), ReasonCode::Success);
-        let Some(Packet::PubRec(_)) = s.poll_transmit() else { panic!() };
+        let Some(Packet::PubRec(_)) = s.poll_transmit() else {
+            panic!()
+        };
         s.handle_packet(now, Packet::PubRel(PubRel::new(id))).unwrap();
-        let Some(Packet::PubComp(_)) = s.poll_transmit() else { panic!() };
+        let Some(Packet::PubComp(_)) = s.poll_transmit() else {
+            panic!()
+        };
     }
 }
 
@@ -84,5 +103,8 @@ fn steady_state_round_trips_allocate_nothing() {
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     round_trips(&mut s, now, 1000);
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
-    assert_eq!(allocations, 0, "{allocations} allocations in 1000 round trips of each kind");
+    assert_eq!(
+        allocations, 0,
+        "{allocations} allocations in 1000 round trips of each kind"
+    );
 }
