@@ -4,7 +4,13 @@
 //! nothing is sent before CONNACK [MQTT-3.2.0-1] and no PUBLISH exceeds the client's Maximum Packet Size
 //! [MQTT-3.1.2-24].
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::large_enum_variant
+)]
 
 use std::time::{Duration, Instant};
 
