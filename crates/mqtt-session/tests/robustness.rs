@@ -2,7 +2,8 @@
 //! panics, everything it transmits encodes in the connection's version, a refused packet closes the connection
 //! with a DISCONNECT carrying the error's reason code (v5) and nothing follows a DISCONNECT [MQTT-3.14.4-1],
 //! nothing is sent before CONNACK [MQTT-3.2.0-1] and no PUBLISH exceeds the client's Maximum Packet Size
-//! [MQTT-3.1.2-24].
+//! [MQTT-3.1.2-24]. Encodability includes the codec's own checks: no DUP at QoS 0 [MQTT-3.3.1-2], no packet id
+//! at QoS 0, no alias-only topic in 3.1.1.
 
 #![allow(
     clippy::unwrap_used,

@@ -985,7 +985,8 @@ fn filter(f: &'static str) -> TopicFilter {
 
 #[test]
 fn subscribe_is_answered_by_the_broker_with_one_code_per_filter() {
-    // [MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-3.9.3-1] [MQTT-3.8.4-3]
+    // [MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-3.9.3-1] [MQTT-3.9.3-2] [MQTT-3.8.4-3]; `existed` serves
+    // Retain Handling 1 [MQTT-3.3.1-10].
     let now = Instant::now();
     let mut s = connected(ServerConfig::default(), now, v5("c"));
     let sub = Subscribe::new(
@@ -1085,6 +1086,7 @@ fn unsubscribe_is_answered_even_when_nothing_matched() {
 
 #[test]
 fn a_snapshot_in_the_store_resumes_like_the_live_session() {
+    // [MQTT-3.1.3-2]: the client id names the stored state.
     let t0 = Instant::now();
     let mut store = MemoryStore::new();
     let mut s = connected(ServerConfig::default(), t0, v5_persistent("dev"));
@@ -1229,4 +1231,37 @@ fn receive_maximum_counts_only_this_connections_publishes() {
             .unwrap_err(),
         Error::ReceiveMaximumExceeded
     );
+}
+
+#[test]
+fn in_flight_messages_do_not_expire() {
+    // [MQTT-4.3.3-7]: once a PUBLISH is sent, message expiry no longer applies; the re-send goes out (with an
+    // expiry interval of 0 left) instead of being dropped.
+    let t0 = Instant::now();
+    let mut s = connected(ServerConfig::default(), t0, v5_persistent("c"));
+    s.publish(t0, msg("a", "x", QoS::ExactlyOnce).with_expiry_interval(t0, 5));
+    let first = as_publish(&transmits(&mut s)[0]).clone();
+    assert_eq!(first.properties.message_expiry_interval, Some(5));
+    s.connection_lost(t0);
+    events(&mut s);
+    let out = connect(&mut s, t0 + secs(60), v5_persistent("c"));
+    let again = as_publish(&out[1]);
+    assert_eq!((again.dup, again.packet_id), (true, first.packet_id));
+    assert_eq!(again.properties.message_expiry_interval, Some(0));
+    assert!(!events(&mut s).iter().any(|e| matches!(e, Event::Dropped { .. })));
+}
+
+#[test]
+fn an_empty_topic_needs_a_topic_alias() {
+    // [MQTT-3.3.2-1]: the codec only decodes an empty topic next to an alias, but a hand-built packet is refused
+    // by the session too.
+    let now = Instant::now();
+    let mut s = connected(ServerConfig::default(), now, v5("c"));
+    let mut p = mqtt_codec::Publish::alias_only(NonZeroU16::MIN, "x");
+    p.properties.topic_alias = None;
+    assert_eq!(
+        s.handle_packet(now, Packet::Publish(p)).unwrap_err(),
+        Error::EmptyTopicWithoutAlias
+    );
+    assert_eq!(disconnect_reason(&transmits(&mut s)[0]), ReasonCode::ProtocolError);
 }
