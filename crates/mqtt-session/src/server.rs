@@ -575,6 +575,9 @@ impl ServerSession {
         // 3.1.1: an empty client id needs Clean Session 1 ([MQTT-3.1.3-8] of 3.1.1, return code 0x02).
         let refusal = if !v5 && connect.client_id.is_empty() && !connect.clean_start {
             Some(ReasonCode::ClientIdentifierNotValid)
+        } else if connect.properties.authentication_method.is_some() {
+            // Enhanced authentication (AUTH exchanges, v5 4.12) is not offered: say so up front.
+            Some(ReasonCode::BadAuthenticationMethod)
         } else if let Some(will) = &connect.will {
             // [MQTT-3.2.2-12] [MQTT-3.2.2-13]: a will we could not honour refuses the connection.
             if will.qos > self.config.maximum_qos {

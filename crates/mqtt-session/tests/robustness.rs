@@ -64,6 +64,11 @@ fn check(version: ProtocolVersion, connect: Connect, steps: Vec<Step>) {
         let mut refused = None;
         match step {
             Step::Packet(p) => {
+                if matches!(p, Packet::Connect(_)) && !s.is_connected() {
+                    // A CONNECT to a session without a connection arrives on a new network connection.
+                    closed = false;
+                    connack_sent = false;
+                }
                 if let Err(e) = s.handle_packet(now, p) {
                     refused = Some(e);
                 }
@@ -94,8 +99,6 @@ fn check(version: ProtocolVersion, connect: Connect, steps: Vec<Step>) {
                         ..Accept::default()
                     };
                     s.accept(now, accept).unwrap();
-                    connack_sent = false;
-                    closed = false;
                 }
                 Event::Publish { ack: Some(t), .. } => tokens.push(t),
                 Event::Subscribe(req) => pending_subs.push((req.packet_id, req.filters.len())),

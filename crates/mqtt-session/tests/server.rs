@@ -1265,3 +1265,22 @@ fn an_empty_topic_needs_a_topic_alias() {
     );
     assert_eq!(disconnect_reason(&transmits(&mut s)[0]), ReasonCode::ProtocolError);
 }
+
+#[test]
+fn enhanced_authentication_is_refused_up_front() {
+    // v5 4.12: a server that does not support the Authentication Method answers CONNACK 0x8C.
+    let now = Instant::now();
+    let mut s = ServerSession::new(ServerConfig::default());
+    let c = with_props(v5("c"), |p| {
+        p.authentication_method = Some(ByteStr::from_static("SCRAM-SHA-1"))
+    });
+    s.handle_packet(now, Packet::Connect(Box::new(c))).unwrap();
+    assert_eq!(
+        connack(&transmits(&mut s)[0]).reason_code,
+        ReasonCode::BadAuthenticationMethod
+    );
+    assert_eq!(
+        closed_events(&events(&mut s)),
+        [CloseReason::Rejected(ReasonCode::BadAuthenticationMethod)]
+    );
+}
