@@ -1284,3 +1284,23 @@ fn enhanced_authentication_is_refused_up_front() {
         [CloseReason::Rejected(ReasonCode::BadAuthenticationMethod)]
     );
 }
+
+#[test]
+fn a_delayed_wills_expiry_runs_from_its_publication() {
+    // v5 3.1.3.2.4: the will's Message Expiry Interval is its lifetime once published.
+    let t0 = Instant::now();
+    let will = Will::new(topic("w"), "x").properties(WillProperties {
+        will_delay_interval: Some(10),
+        message_expiry_interval: Some(30),
+        ..Default::default()
+    });
+    let mut s = connected(ServerConfig::default(), t0, v5_persistent("c").will(will));
+    s.connection_lost(t0);
+    events(&mut s);
+    s.handle_timeout(t0 + secs(10));
+    let evs = events(&mut s);
+    let [Event::Will(m)] = evs.as_slice() else {
+        panic!("{evs:?}")
+    };
+    assert_eq!(m.expires_at, Some(t0 + secs(40)));
+}

@@ -9,6 +9,7 @@ use super::{NEVER, ServerSession, State};
 use crate::event::{CloseReason, Event};
 use crate::{Error, Message};
 
+/// The will as an application message published at `now`: its Message Expiry Interval runs from publication.
 fn will_message(will: Will, now: Instant) -> Message {
     let mut properties = mqtt_codec::properties::PublishProperties {
         payload_format_indicator: will.properties.payload_format_indicator,
@@ -86,10 +87,10 @@ impl ServerSession {
                     && now >= *at
                     && let Some((_, will)) = self.pending_will.take()
                 {
-                    self.events.push_back(Event::Will(will));
+                    self.events.push_back(Event::Will(will_message(will, now)));
                 }
                 if self.session_deadline.is_some_and(|at| now >= at) {
-                    self.end();
+                    self.end(now);
                 }
             }
             State::Deciding(_) | State::Ended => {}
@@ -147,19 +148,18 @@ impl ServerSession {
             } else {
                 0
             };
-            let message = will_message(will, now);
             if delay == 0 {
-                self.events.push_back(Event::Will(message));
+                self.events.push_back(Event::Will(will_message(will, now)));
             } else {
                 let due = now.checked_add(Duration::from_secs(u64::from(delay))).unwrap_or(now);
-                self.pending_will = Some((due, message));
+                self.pending_will = Some((due, will));
             }
         }
         self.early.shrink_to_fit();
         self.flow.shrink_to_fit();
         // [MQTT-3.1.2-23]: the state is kept only while the Session Expiry Interval runs.
         if self.session_expiry_interval == 0 {
-            self.end();
+            self.end(now);
         } else {
             self.session_deadline = self.expiry_deadline(now);
         }
@@ -167,9 +167,9 @@ impl ServerSession {
 
     /// The session ends: a will still waiting for its delay goes out now [MQTT-3.1.2-8], the state is discarded
     /// [MQTT-4.1.0-2].
-    pub(super) fn end(&mut self) {
+    pub(super) fn end(&mut self, now: Instant) {
         if let Some((_, will)) = self.pending_will.take() {
-            self.events.push_back(Event::Will(will));
+            self.events.push_back(Event::Will(will_message(will, now)));
         }
         self.flow.clear_session();
         self.subscriptions.clear();

@@ -83,7 +83,7 @@ pub struct ServerSession {
     /// The will of the current connection.
     will: Option<Will>,
     /// A will waiting for its Will Delay Interval after the connection closed.
-    pending_will: Option<(Instant, Message)>,
+    pending_will: Option<(Instant, Will)>,
     /// When the session expires, while disconnected.
     session_deadline: Option<Instant>,
     disconnected_at: Option<Instant>,
