@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Instant;
 
-use mqtt_codec::{PacketId, SubscriptionId, SubscriptionOptions, TopicFilter};
+use mqtt_codec::{PacketId, SubscriptionId, SubscriptionOptions, TopicFilter, Will};
 
 use crate::{InboundQos2, InflightPublish, Message};
 
@@ -42,6 +42,11 @@ pub struct SessionSnapshot {
     pub session_expiry_interval: u32,
     /// When the last connection ended, if it has.
     pub disconnected_at: Option<Instant>,
+    /// The will not yet published: of the live connection (when taken while connected), or one waiting for its
+    /// Will Delay Interval. Part of the session state (v5 section 4.1).
+    pub will: Option<Will>,
+    /// When a waiting will is due; `None` while its connection is live.
+    pub will_due: Option<Instant>,
 }
 
 /// Storage for sessions that outlive their connection.

@@ -1304,3 +1304,38 @@ fn a_delayed_wills_expiry_runs_from_its_publication() {
     };
     assert_eq!(m.expires_at, Some(t0 + secs(40)));
 }
+
+#[test]
+fn the_will_is_part_of_the_stored_session_state() {
+    // v5 4.1: the will and its delay are session state. A snapshot taken while connected stands for a broker
+    // that went down: the restored session publishes the will (here after its delay).
+    let t0 = Instant::now();
+    let s = connected(ServerConfig::default(), t0, v5_persistent("c").will(delayed_will(10)));
+    let snapshot = s.snapshot();
+    assert!(snapshot.will.is_some() && snapshot.will_due.is_none());
+    let mut r = ServerSession::restore(ServerConfig::default(), snapshot, t0 + secs(100)).unwrap();
+    assert_eq!(r.poll_timeout(), Some(t0 + secs(110)));
+    r.handle_timeout(t0 + secs(110));
+    assert!(matches!(events(&mut r).as_slice(), [Event::Will(_)]));
+
+    // A will already waiting for its delay keeps its due time.
+    let mut s = connected(ServerConfig::default(), t0, v5_persistent("c").will(delayed_will(10)));
+    s.connection_lost(t0);
+    let snapshot = s.snapshot();
+    assert_eq!(snapshot.will_due, Some(t0 + secs(10)));
+    let mut r = ServerSession::restore(ServerConfig::default(), snapshot, t0 + secs(1)).unwrap();
+    assert_eq!(r.poll_timeout(), Some(t0 + secs(10)));
+    // A reconnect before then cancels it [MQTT-3.1.3-9].
+    connect(&mut r, t0 + secs(2), v5_persistent("c"));
+    r.handle_timeout(t0 + secs(20));
+    assert!(!events(&mut r).iter().any(|e| matches!(e, Event::Will(_))));
+
+    // No delay: the will is queued as the session is restored.
+    let s = connected(
+        ServerConfig::default(),
+        t0,
+        v5_persistent("c").will(Will::new(topic("w"), "x")),
+    );
+    let mut r = ServerSession::restore(ServerConfig::default(), s.snapshot(), t0).unwrap();
+    assert!(matches!(events(&mut r).as_slice(), [Event::Will(_)]));
+}

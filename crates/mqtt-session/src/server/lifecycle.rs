@@ -143,17 +143,7 @@ impl ServerSession {
         self.events.push_back(Event::Closed(reason));
         let will = self.will.take();
         if publish_will && let Some(will) = will {
-            let delay = if self.flow.version.is_v5() {
-                will.properties.will_delay_interval.unwrap_or(0)
-            } else {
-                0
-            };
-            if delay == 0 {
-                self.events.push_back(Event::Will(will_message(will, now)));
-            } else {
-                let due = now.checked_add(Duration::from_secs(u64::from(delay))).unwrap_or(now);
-                self.pending_will = Some((due, will));
-            }
+            self.will_after_close(now, will, self.flow.version.is_v5());
         }
         self.early.shrink_to_fit();
         self.flow.shrink_to_fit();
@@ -162,6 +152,22 @@ impl ServerSession {
             self.end(now);
         } else {
             self.session_deadline = self.expiry_deadline(now);
+        }
+    }
+
+    /// The connection of `will` closed abnormally at `now`: publish it, or hold it for its Will Delay Interval
+    /// [MQTT-3.1.2-8] (`v5` false: 3.1.1 has no will delay).
+    pub(super) fn will_after_close(&mut self, now: Instant, will: Will, v5: bool) {
+        let delay = if v5 {
+            will.properties.will_delay_interval.unwrap_or(0)
+        } else {
+            0
+        };
+        if delay == 0 {
+            self.events.push_back(Event::Will(will_message(will, now)));
+        } else {
+            let due = now.checked_add(Duration::from_secs(u64::from(delay))).unwrap_or(now);
+            self.pending_will = Some((due, will));
         }
     }
 

@@ -127,8 +127,9 @@ impl ServerSession {
     }
 
     /// Rebuilds a disconnected session from a snapshot; the next CONNECT with Clean Start 0 resumes it with
-    /// Session Present = 1 [MQTT-3.2.2-3]. A snapshot taken while connected counts as disconnected at `now`, so
-    /// its expiry runs from there.
+    /// Session Present = 1 [MQTT-3.2.2-3]. A snapshot taken while connected stands for a connection that ended
+    /// without DISCONNECT (the broker went down): its expiry runs from `now` and its will is due from `now`
+    /// (queued as [`Event::Will`] at once when it has no delay).
     pub fn restore(config: ServerConfig, snapshot: SessionSnapshot, now: Instant) -> Result<Self, Error> {
         let mut session = ServerSession::new(config);
         session.client_id = ByteStr::try_from(snapshot.client_id)?;
@@ -144,6 +145,13 @@ impl ServerSession {
         session.disconnected_at = Some(disconnected_at);
         session.session_deadline = session.expiry_deadline(disconnected_at);
         session.has_session = true;
+        if let Some(will) = snapshot.will {
+            match snapshot.will_due {
+                Some(due) => session.pending_will = Some((due, will)),
+                // A 3.1.1 will decodes without properties, so it has no delay either way.
+                None => session.will_after_close(now, will, true),
+            }
+        }
         Ok(session)
     }
 
@@ -159,6 +167,13 @@ impl ServerSession {
             next_packet_id: self.flow.outbound.next_id(),
             session_expiry_interval: self.session_expiry_interval,
             disconnected_at: self.disconnected_at,
+            will: self
+                .pending_will
+                .as_ref()
+                .map(|(_, w)| w)
+                .or(self.will.as_ref())
+                .cloned(),
+            will_due: self.pending_will.as_ref().map(|(due, _)| *due),
         }
     }
 
