@@ -24,7 +24,7 @@ pub const MAX_STRING_LEN: usize = u16::MAX as usize;
 /// assert_eq!(&*s, "sensors/42/temp");
 /// assert!(ByteStr::try_from(bytes::Bytes::from_static(b"nul\0")).is_err());
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ByteStr(Bytes);
 
 impl ByteStr {
@@ -196,6 +196,13 @@ impl Borrow<str> for ByteStr {
     }
 }
 
+// Hash as `str` does, so that `Borrow<str>` is sound: a `HashMap<ByteStr, _>` must find a key by `&str`.
+impl std::hash::Hash for ByteStr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
 impl PartialEq<str> for ByteStr {
     fn eq(&self, other: &str) -> bool {
         self.as_str() == other
@@ -279,6 +286,13 @@ mod tests {
         // U+FEFF is allowed and must not be stripped [MQTT-1.5.4-3].
         let bom = ByteStr::try_from("\u{FEFF}x").unwrap();
         assert_eq!(bom.len(), 4);
+    }
+
+    #[test]
+    fn hash_map_finds_keys_by_str() {
+        let mut map = std::collections::HashMap::new();
+        map.insert(ByteStr::try_from("fleet/a").unwrap(), 1);
+        assert_eq!(map.get("fleet/a"), Some(&1));
     }
 
     #[test]

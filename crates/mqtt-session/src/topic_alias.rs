@@ -45,8 +45,6 @@ impl OutboundAliases {
         if self.maximum == 0 {
             return AliasUse::None;
         }
-        // Look up by `ByteStr`, not `&str`: the codec's `ByteStr` hashes as bytes, unlike `str`, so a `&str` lookup
-        // through `Borrow<str>` would miss.
         if let Some(alias) = self.assigned.get(topic.as_byte_str()) {
             return AliasUse::Reuse(*alias);
         }
