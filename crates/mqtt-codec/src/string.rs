@@ -24,7 +24,7 @@ pub const MAX_STRING_LEN: usize = u16::MAX as usize;
 /// assert_eq!(&*s, "sensors/42/temp");
 /// assert!(ByteStr::try_from(bytes::Bytes::from_static(b"nul\0")).is_err());
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ByteStr(Bytes);
 
 impl ByteStr {
@@ -78,10 +78,51 @@ impl ByteStr {
 }
 
 /// Checks `bytes` against the MQTT UTF-8 string rules (spec 1.5.4).
+#[inline]
 pub fn validate(bytes: &[u8]) -> Result<(), Error> {
     if bytes.len() > MAX_STRING_LEN {
         return Err(Error::StringTooLong { len: bytes.len() });
     }
+    // Topics and ids are nearly always ASCII: check that eight bytes at a time, and only fall back to full
+    // UTF-8 validation when a byte is not plain ASCII or is NUL.
+    if is_ascii_without_nul(bytes) {
+        return Ok(());
+    }
+    validate_slow(bytes)
+}
+
+/// The bytes of every position set to `byte`.
+pub(crate) const fn splat(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
+
+/// High bit set in each byte of `word` that is zero (and possibly in bytes above a zero byte, which does not
+/// matter when only asking whether there is one).
+#[inline]
+pub(crate) const fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(splat(0x01)) & !word & splat(0x80)
+}
+
+/// True when every byte is in 0x01..=0x7F: ASCII without U+0000, which is valid as it stands.
+#[inline]
+fn is_ascii_without_nul(bytes: &[u8]) -> bool {
+    is_ascii_without_nul_or(bytes, 0, 0)
+}
+
+/// True when every byte is in 0x01..=0x7F and is neither `a` nor `b` (pass 0 to forbid nothing more).
+#[inline]
+pub(crate) fn is_ascii_without_nul_or(bytes: &[u8], a: u8, b: u8) -> bool {
+    let (words, tail) = bytes.as_chunks::<8>();
+    let mut bad = 0;
+    for word in words {
+        let w = u64::from_ne_bytes(*word);
+        bad |= (w & splat(0x80)) | zero_bytes(w) | zero_bytes(w ^ splat(a)) | zero_bytes(w ^ splat(b));
+    }
+    bad == 0 && tail.iter().all(|&c| c != 0 && c < 0x80 && c != a && c != b)
+}
+
+#[cold]
+fn validate_slow(bytes: &[u8]) -> Result<(), Error> {
     if std::str::from_utf8(bytes).is_err() {
         return Err(Error::InvalidUtf8);
     }
@@ -89,6 +130,17 @@ pub fn validate(bytes: &[u8]) -> Result<(), Error> {
         return Err(Error::NullCharacter);
     }
     Ok(())
+}
+
+impl ByteStr {
+    /// Wraps bytes the caller has already checked.
+    ///
+    /// # Safety
+    /// `bytes` must be valid UTF-8 (the invariant [`ByteStr::as_str`] relies on) and should meet the other
+    /// MQTT rules: no U+0000, at most [`MAX_STRING_LEN`] bytes.
+    pub(crate) unsafe fn from_checked(bytes: Bytes) -> Self {
+        ByteStr(bytes)
+    }
 }
 
 impl TryFrom<Bytes> for ByteStr {
@@ -141,6 +193,13 @@ impl AsRef<[u8]> for ByteStr {
 impl Borrow<str> for ByteStr {
     fn borrow(&self) -> &str {
         self.as_str()
+    }
+}
+
+// Hash as `str` does, so that `Borrow<str>` is sound: a `HashMap<ByteStr, _>` must find a key by `&str`.
+impl std::hash::Hash for ByteStr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
@@ -198,6 +257,28 @@ mod tests {
     }
 
     #[test]
+    fn ascii_fast_path_agrees_with_the_full_check() {
+        let mut cases: Vec<Vec<u8>> = vec![Vec::new(), b"a".to_vec(), b"abcdefgh".to_vec(), b"abcdefghi".to_vec()];
+        for len in [1, 7, 8, 9, 15, 16, 17, 33] {
+            for pos in 0..len {
+                for byte in [0x00, 0x01, 0x7F, 0x80, 0xC3, 0xFF] {
+                    let mut v = vec![b'x'; len];
+                    v[pos] = byte;
+                    cases.push(v);
+                }
+            }
+        }
+        for case in cases {
+            let full = match std::str::from_utf8(&case) {
+                Err(_) => Err(Error::InvalidUtf8),
+                Ok(s) if s.contains('\0') => Err(Error::NullCharacter),
+                Ok(_) => Ok(()),
+            };
+            assert_eq!(validate(&case), full, "{case:?}");
+        }
+    }
+
+    #[test]
     fn accepts_the_spec_example() {
         // Spec 1.5.4.1 example: "A\u{2A6D4}" encodes as 41 F0 AA 9B 94.
         let s = ByteStr::try_from(Bytes::from_static(b"\x41\xF0\xAA\x9B\x94")).unwrap();
@@ -205,6 +286,13 @@ mod tests {
         // U+FEFF is allowed and must not be stripped [MQTT-1.5.4-3].
         let bom = ByteStr::try_from("\u{FEFF}x").unwrap();
         assert_eq!(bom.len(), 4);
+    }
+
+    #[test]
+    fn hash_map_finds_keys_by_str() {
+        let mut map = std::collections::HashMap::new();
+        map.insert(ByteStr::try_from("fleet/a").unwrap(), 1);
+        assert_eq!(map.get("fleet/a"), Some(&1));
     }
 
     #[test]

@@ -1,0 +1,187 @@
+//! How connections end and sessions expire: DISCONNECT in both directions, keep alive, the will and its delay,
+//! session expiry.
+
+use std::time::{Duration, Instant};
+
+use mqtt_codec::{Disconnect, Packet, ReasonCode, Will};
+
+use super::{NEVER, ServerSession, State};
+use crate::event::{CloseReason, Event};
+use crate::{Error, Message};
+
+/// The will as an application message published at `now`: its Message Expiry Interval runs from publication.
+fn will_message(will: Will, now: Instant) -> Message {
+    let mut properties = mqtt_codec::properties::PublishProperties {
+        payload_format_indicator: will.properties.payload_format_indicator,
+        content_type: will.properties.content_type,
+        response_topic: will.properties.response_topic,
+        correlation_data: will.properties.correlation_data,
+        user_properties: will.properties.user_properties,
+        ..Default::default()
+    };
+    properties.message_expiry_interval = None;
+    let mut message = Message {
+        topic: will.topic,
+        payload: will.payload,
+        qos: will.qos,
+        retain: will.retain,
+        expires_at: None,
+        properties,
+    };
+    if let Some(secs) = will.properties.message_expiry_interval {
+        message = message.with_expiry_interval(now, secs);
+    }
+    message
+}
+
+impl ServerSession {
+    /// The transport is gone without a DISCONNECT: the will is due (after its delay) [MQTT-3.1.2-8].
+    pub fn connection_lost(&mut self, now: Instant) {
+        match self.state {
+            State::Connected => self.connection_closed(now, CloseReason::ConnectionLost, true),
+            State::Deciding(_) => {
+                self.early.clear();
+                self.state = State::Disconnected;
+                self.events.push_back(Event::Closed(CloseReason::ConnectionLost));
+            }
+            State::Disconnected | State::Ended => {}
+        }
+    }
+
+    /// Closes the connection from the server side with `reason` (v5 DISCONNECT, e.g. 0x8B Server shutting down or
+    /// 0x98 Administrative action). The will is published as for any close without a normal DISCONNECT.
+    pub fn close(&mut self, now: Instant, reason: ReasonCode) {
+        match self.state {
+            State::Connected => {
+                if self.flow.version.is_v5() {
+                    self.flow
+                        .transmit
+                        .push_back(Packet::Disconnect(Disconnect::new(reason)));
+                }
+                self.connection_closed(now, CloseReason::Server(reason), true);
+            }
+            State::Deciding(_) => self.reject_pending(now, reason),
+            State::Disconnected | State::Ended => {}
+        }
+    }
+
+    /// Another connection is taking this session over: DISCONNECT 0x8E to the current one [MQTT-3.1.4-3].
+    /// Drain [`poll_transmit`](Self::poll_transmit) to the old connection before feeding the new CONNECT.
+    pub fn take_over(&mut self, now: Instant) {
+        self.close(now, ReasonCode::SessionTakenOver);
+    }
+
+    /// Calls due timers: keep-alive [MQTT-3.1.2-22], will delay [MQTT-3.1.2-8] and session expiry
+    /// [MQTT-4.1.0-2].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.state {
+            State::Connected => {
+                if let Some(deadline) = self.poll_timeout()
+                    && now >= deadline
+                {
+                    self.fail(now, &Error::KeepAliveTimeout);
+                }
+            }
+            State::Disconnected => {
+                if let Some((at, _)) = &self.pending_will
+                    && now >= *at
+                    && let Some((_, will)) = self.pending_will.take()
+                {
+                    self.events.push_back(Event::Will(will_message(will, now)));
+                }
+                if self.session_deadline.is_some_and(|at| now >= at) {
+                    self.end(now);
+                }
+            }
+            State::Deciding(_) | State::Ended => {}
+        }
+    }
+
+    pub(super) fn on_disconnect(&mut self, now: Instant, disconnect: Disconnect) -> Result<(), Error> {
+        let reason = disconnect.reason_code;
+        if self.flow.version.is_v5()
+            && let Some(expiry) = disconnect.properties.session_expiry_interval
+        {
+            if self.connect_expiry_was_zero && expiry != 0 {
+                return Err(Error::SessionExpiryAfterZero);
+            }
+            self.session_expiry_interval = expiry.min(self.config.max_session_expiry_interval);
+        }
+        // [MQTT-3.14.4-3]: a normal disconnection discards the will; v5 0x04 (and any error code) keeps it.
+        let publish_will = self.flow.version.is_v5() && reason != ReasonCode::NORMAL_DISCONNECTION;
+        self.connection_closed(now, CloseReason::ClientDisconnect(reason), publish_will);
+        Ok(())
+    }
+
+    /// A protocol violation on a live connection: DISCONNECT with its reason code (v5), then close.
+    pub(super) fn fail(&mut self, now: Instant, err: &Error) {
+        if self.state != State::Connected {
+            return;
+        }
+        let code = err.reason_code();
+        if self.flow.version.is_v5() {
+            self.flow.transmit.push_back(Packet::Disconnect(Disconnect::new(code)));
+        }
+        self.connection_closed(now, CloseReason::Server(code), true);
+    }
+
+    pub(super) fn expiry_deadline(&self, from: Instant) -> Option<Instant> {
+        if self.session_expiry_interval == NEVER {
+            None
+        } else {
+            from.checked_add(Duration::from_secs(u64::from(self.session_expiry_interval)))
+        }
+    }
+
+    pub(super) fn connection_closed(&mut self, now: Instant, reason: CloseReason, publish_will: bool) {
+        self.flow.close();
+        self.pending_subscribes.clear();
+        self.early.clear();
+        self.state = State::Disconnected;
+        self.disconnected_at = Some(now);
+        self.last_received = None;
+        self.events.push_back(Event::Closed(reason));
+        let will = self.will.take();
+        if publish_will && let Some(will) = will {
+            self.will_after_close(now, will, self.flow.version.is_v5());
+        }
+        self.early.shrink_to_fit();
+        self.flow.shrink_to_fit();
+        // [MQTT-3.1.2-23]: the state is kept only while the Session Expiry Interval runs.
+        if self.session_expiry_interval == 0 {
+            self.end(now);
+        } else {
+            self.session_deadline = self.expiry_deadline(now);
+        }
+    }
+
+    /// The connection of `will` closed abnormally at `now`: publish it, or hold it for its Will Delay Interval
+    /// [MQTT-3.1.2-8] (`v5` false: 3.1.1 has no will delay).
+    pub(super) fn will_after_close(&mut self, now: Instant, will: Will, v5: bool) {
+        let delay = if v5 {
+            will.properties.will_delay_interval.unwrap_or(0)
+        } else {
+            0
+        };
+        if delay == 0 {
+            self.events.push_back(Event::Will(will_message(will, now)));
+        } else {
+            let due = now.checked_add(Duration::from_secs(u64::from(delay))).unwrap_or(now);
+            self.pending_will = Some((due, will));
+        }
+    }
+
+    /// The session ends: a will still waiting for its delay goes out now [MQTT-3.1.2-8], the state is discarded
+    /// [MQTT-4.1.0-2].
+    pub(super) fn end(&mut self, now: Instant) {
+        if let Some((_, will)) = self.pending_will.take() {
+            self.events.push_back(Event::Will(will_message(will, now)));
+        }
+        self.flow.clear_session();
+        self.subscriptions.clear();
+        self.has_session = false;
+        self.session_deadline = None;
+        self.state = State::Ended;
+        self.events.push_back(Event::SessionEnded);
+    }
+}
