@@ -1,32 +1,92 @@
 //! Zero-copy, strict MQTT 3.1.1 and 5.0 packets on [`bytes`].
 //!
-//! Strings, topics and filters are validated once and then carried as cheap views of the frame they came from.
+//! A frame is split off the input once; topics, strings, binary fields and payloads are views of it, validated
+//! once at decode. Every malformed input is a distinct [`Error`] that names the v5 [`ReasonCode`] it maps to and
+//! the specification statement it enforces. [`MqttCodec`] frames packets for tokio-util.
 //!
 //! ```
-//! use mqtt_codec::{ReasonCode, TopicFilter, TopicName};
+//! use bytes::BytesMut;
+//! use mqtt_codec::{Packet, PacketId, ProtocolVersion, Publish, QoS, TopicName, DEFAULT_MAX_PACKET_SIZE};
 //!
-//! let filter = TopicFilter::try_from("fleet/+/status").unwrap();
-//! let topic = TopicName::try_from("fleet/dev-7/status").unwrap();
-//! assert!(filter.matches(&topic));
+//! // A PUBLISH in one line, encoded into a buffer...
+//! let publish = Publish::new(TopicName::from_static("fleet/dev-7/temp"), "21.5").qos(QoS::AtLeastOnce, PacketId::MIN);
+//! let mut wire = BytesMut::new();
+//! Packet::from(publish.clone()).encode(ProtocolVersion::V5, &mut wire).unwrap();
+//! assert_eq!(wire.len(), Packet::from(publish.clone()).encoded_len(ProtocolVersion::V5));
 //!
-//! let err = TopicName::try_from("fleet/#").unwrap_err();
-//! assert_eq!(err.reason_code(), ReasonCode::TopicNameInvalid);
-//! assert_eq!(err.spec_ref(), Some("MQTT-3.3.2-2"));
+//! // ...and decoded back: the topic and payload are slices of `wire`'s frame.
+//! let decoded = Packet::decode(ProtocolVersion::V5, &mut wire, DEFAULT_MAX_PACKET_SIZE).unwrap().unwrap();
+//! let Packet::Publish(p) = decoded else { unreachable!() };
+//! assert_eq!(p, publish);
+//! assert_eq!(&p.payload[..], b"21.5");
 //! ```
+//!
+//! Contents, one module per thing:
+//! - [`Packet`] and one struct per packet: [`Connect`] (with [`Will`]), [`ConnAck`], [`Publish`], [`PubAck`],
+//!   [`PubRec`], [`PubRel`], [`PubComp`], [`Subscribe`], [`SubAck`], [`Unsubscribe`], [`UnsubAck`],
+//!   [`Disconnect`], [`Auth`]; PINGREQ/PINGRESP are unit variants.
+//! - [`properties`]: the typed v5 property set of each packet.
+//! - [`MqttCodec`]: tokio-util `Decoder`/`Encoder`.
+//! - Validated values: [`ByteStr`], [`TopicName`], [`TopicFilter`], [`QoS`], [`SubscriptionOptions`],
+//!   [`ReasonCode`], [`ProtocolVersion`], [`PacketType`].
 
+mod ack;
+mod auth;
+mod codec;
+mod connack;
+mod connect;
+mod disconnect;
 mod error;
+mod field;
+mod header;
+mod packet;
+mod ping;
+pub mod properties;
+mod puback;
+mod pubcomp;
+mod publish;
+mod pubrec;
+mod pubrel;
 mod qos;
 mod reason;
 mod string;
+mod suback;
+mod subscribe;
 mod subscription;
 mod topic;
+mod unsuback;
+mod unsubscribe;
+mod varint;
+mod version;
 
+#[cfg(feature = "arbitrary")]
+#[doc(hidden)]
+pub mod testing;
+
+pub use auth::Auth;
+pub use codec::MqttCodec;
+pub use connack::ConnAck;
+pub use connect::{Connect, Will};
+pub use disconnect::Disconnect;
 pub use error::Error;
+pub use header::PacketType;
+pub use packet::{DEFAULT_MAX_PACKET_SIZE, MAX_PACKET_SIZE, Packet};
+pub use properties::PropertyId;
+pub use puback::PubAck;
+pub use pubcomp::PubComp;
+pub use publish::Publish;
+pub use pubrec::PubRec;
+pub use pubrel::PubRel;
 pub use qos::QoS;
 pub use reason::ReasonCode;
 pub use string::{ByteStr, MAX_STRING_LEN, validate as validate_str};
+pub use suback::SubAck;
+pub use subscribe::Subscribe;
 pub use subscription::{MAX_VARIABLE_INT, RetainHandling, SubscriptionId, SubscriptionOptions};
 pub use topic::{SHARED_PREFIX, TopicFilter, TopicName, validate_filter_levels, validate_topic_name};
+pub use unsuback::UnsubAck;
+pub use unsubscribe::Unsubscribe;
+pub use version::ProtocolVersion;
 
 /// A packet identifier: never 0 where one is required [MQTT-2.2.1-3], so 0 is not representable.
 pub type PacketId = std::num::NonZeroU16;

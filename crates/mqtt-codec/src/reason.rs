@@ -7,9 +7,9 @@ use std::fmt;
 /// A v5 reason code as it travels on the wire.
 ///
 /// Some byte values have several names depending on the packet (0x00 is `Success`, `NormalDisconnection` and
-/// `GrantedQoS0`); this enum uses one variant per byte and documents the aliases. Unknown bytes are kept in
-/// [`ReasonCode::Other`] only where the caller decides to tolerate them; the codec rejects reason codes that are
-/// not allowed in the packet being decoded.
+/// `GrantedQoS0`); this enum uses one variant per byte and documents the aliases. A byte that is no v5 reason code
+/// has no variant ([`ReasonCode::from_u8`] returns `None`), and the codec rejects reason codes that are not
+/// allowed in the packet being decoded ([`crate::Error::ReasonCodeNotAllowed`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum ReasonCode {

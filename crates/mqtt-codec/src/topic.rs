@@ -15,6 +15,10 @@ pub const SHARED_PREFIX: &str = "$share/";
 /// A topic name as carried by PUBLISH and will messages: non-empty [MQTT-4.7.3-1], no wildcards
 /// [MQTT-3.3.2-2], and a valid MQTT string.
 ///
+/// One exception to non-empty: a v5 PUBLISH that names its topic only by a Topic Alias carries an empty topic
+/// name. Such a `TopicName` exists only inside a [`crate::Publish`] whose `properties.topic_alias` is set (made
+/// by [`crate::Publish::alias_only`] or by decoding); no public constructor produces an empty one.
+///
 /// ```
 /// use mqtt_codec::TopicName;
 /// let t = TopicName::try_from("fleet/eu/dev-1/status").unwrap();
@@ -95,6 +99,14 @@ impl TopicName {
     pub fn new(s: ByteStr) -> Result<Self, Error> {
         validate_topic_name(&s)?;
         Ok(TopicName(s))
+    }
+
+    /// The empty topic of a v5 PUBLISH that names its topic by a Topic Alias alone (spec 3.3.2.3.4).
+    ///
+    /// Crate-internal on purpose: the only way users get one is [`crate::Publish::alias_only`] or decoding such a
+    /// PUBLISH, so an empty topic never travels without an alias.
+    pub(crate) fn empty_for_alias() -> Self {
+        TopicName(ByteStr::new())
     }
 
     /// Wraps a `'static` literal; panics if it is not a valid topic name (for constants in code, not input).

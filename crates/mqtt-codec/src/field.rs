@@ -1,0 +1,192 @@
+//! MQTT data representation (spec 1.5): a reader that hands out zero-copy views of a frame, and the matching
+//! writers.
+
+use bytes::{Buf, BufMut, Bytes};
+
+use crate::{ByteStr, Error, PacketId, PacketType, TopicFilter, TopicName, varint};
+
+/// A cursor over the body of one packet. Every field it returns is a slice of the frame: reading a string,
+/// binary field or payload bumps a reference count and copies nothing.
+#[derive(Debug)]
+pub(crate) struct Reader {
+    buf: Bytes,
+    packet: PacketType,
+}
+
+impl Reader {
+    pub fn new(buf: Bytes, packet: PacketType) -> Self {
+        Reader { buf, packet }
+    }
+
+    pub fn packet(&self) -> PacketType {
+        self.packet
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    fn truncated(&self) -> Error {
+        Error::Truncated { packet: self.packet }
+    }
+
+    pub fn u8(&mut self) -> Result<u8, Error> {
+        if self.buf.is_empty() {
+            return Err(self.truncated());
+        }
+        Ok(self.buf.get_u8())
+    }
+
+    pub fn u16(&mut self) -> Result<u16, Error> {
+        if self.buf.len() < 2 {
+            return Err(self.truncated());
+        }
+        Ok(self.buf.get_u16())
+    }
+
+    pub fn u32(&mut self) -> Result<u32, Error> {
+        if self.buf.len() < 4 {
+            return Err(self.truncated());
+        }
+        Ok(self.buf.get_u32())
+    }
+
+    pub fn varint(&mut self) -> Result<u32, Error> {
+        match varint::parse(&self.buf)? {
+            Some((value, used)) => {
+                self.buf.advance(used);
+                Ok(value)
+            }
+            None => Err(self.truncated()),
+        }
+    }
+
+    /// The next `n` bytes as a view of the frame.
+    pub fn take(&mut self, n: usize) -> Result<Bytes, Error> {
+        if self.buf.len() < n {
+            return Err(self.truncated());
+        }
+        Ok(self.buf.split_to(n))
+    }
+
+    /// A sub-reader over the next `n` bytes (a property block).
+    pub fn sub(&mut self, n: usize) -> Result<Reader, Error> {
+        Ok(Reader::new(self.take(n)?, self.packet))
+    }
+
+    /// Binary data: a two-byte length and that many bytes.
+    pub fn binary(&mut self) -> Result<Bytes, Error> {
+        let len = self.u16()?;
+        self.take(usize::from(len))
+    }
+
+    /// A UTF-8 string, validated.
+    pub fn string(&mut self) -> Result<ByteStr, Error> {
+        ByteStr::try_from(self.binary()?)
+    }
+
+    pub fn topic_name(&mut self) -> Result<TopicName, Error> {
+        TopicName::new(self.string()?)
+    }
+
+    pub fn topic_filter(&mut self) -> Result<TopicFilter, Error> {
+        TopicFilter::new(self.string()?)
+    }
+
+    pub fn packet_id(&mut self) -> Result<PacketId, Error> {
+        PacketId::new(self.u16()?).ok_or(Error::PacketIdZero { packet: self.packet })
+    }
+
+    /// Everything not read yet (a payload).
+    pub fn rest(self) -> Bytes {
+        self.buf
+    }
+
+    /// Ends a packet or block that must be fully consumed.
+    pub fn finish(self) -> Result<(), Error> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::TrailingBytes {
+                packet: self.packet,
+                len: self.buf.len(),
+            })
+        }
+    }
+}
+
+/// Encoded length of a string.
+pub(crate) fn string_len(s: &str) -> usize {
+    2 + s.len()
+}
+
+/// Encoded length of binary data.
+pub(crate) fn binary_len(b: &[u8]) -> usize {
+    2 + b.len()
+}
+
+/// Writes a string; a [`ByteStr`] (and so every topic) is never longer than 65,535 bytes.
+pub(crate) fn put_string(dst: &mut impl BufMut, s: &str) {
+    dst.put_u16(s.len() as u16);
+    dst.put_slice(s.as_bytes());
+}
+
+/// Writes binary data, refusing more than a two-byte length can say.
+pub(crate) fn put_binary(dst: &mut impl BufMut, b: &[u8]) -> Result<(), Error> {
+    let len = u16::try_from(b.len()).map_err(|_| Error::BinaryTooLong { len: b.len() })?;
+    dst.put_u16(len);
+    dst.put_slice(b);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_views_of_the_frame() {
+        let frame = Bytes::from_static(b"\x00\x03a/b\x00\x02hi\xFF");
+        let mut r = Reader::new(frame.clone(), PacketType::Publish);
+        let topic = r.topic_name().unwrap();
+        assert_eq!(topic.as_byte_str().as_bytes().as_ptr(), frame[2..].as_ptr());
+        assert_eq!(&r.binary().unwrap()[..], b"hi");
+        assert_eq!(r.u8().unwrap(), 0xFF);
+        assert!(r.is_empty());
+        assert_eq!(
+            r.u8(),
+            Err(Error::Truncated {
+                packet: PacketType::Publish
+            })
+        );
+    }
+
+    #[test]
+    fn truncation_and_leftovers() {
+        let mut r = Reader::new(Bytes::from_static(b"\x00\x05abc"), PacketType::Connect);
+        assert_eq!(
+            r.string(),
+            Err(Error::Truncated {
+                packet: PacketType::Connect
+            })
+        );
+        let r = Reader::new(Bytes::from_static(b"x"), PacketType::PubAck);
+        assert_eq!(
+            r.finish(),
+            Err(Error::TrailingBytes {
+                packet: PacketType::PubAck,
+                len: 1
+            })
+        );
+        let mut r = Reader::new(Bytes::from_static(b"\x00\x00"), PacketType::PubAck);
+        assert_eq!(
+            r.packet_id(),
+            Err(Error::PacketIdZero {
+                packet: PacketType::PubAck
+            })
+        );
+    }
+}
