@@ -9,7 +9,7 @@
 //! benchmark, so it stops with a message instead of returning errors.
 #![allow(clippy::expect_used, clippy::panic)]
 
-// pub mod hpmq;
+pub mod hpmq;
 pub mod ntex;
 pub mod rmqtt;
 pub mod rumqttc;

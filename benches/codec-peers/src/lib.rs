@@ -25,8 +25,9 @@ pub use wire::frame;
 use bytes::BytesMut;
 
 /// Spare capacity behind the frame in every decode input, as a connection's read buffer has: codecs that
-/// `reserve` room for the next header after a frame (rmqtt, ntex) then do not reallocate.
-pub const READ_BUFFER_SPARE: usize = 4096;
+/// `reserve` room for the next fixed header after a frame (rmqtt and ntex reserve 2 to 5 bytes) then do not
+/// reallocate, exactly as in a long-lived buffer.
+pub const READ_BUFFER_SPARE: usize = 64;
 
 /// A decode input as a long-lived connection buffer looks after its first frame: `frame` followed by
 /// [`READ_BUFFER_SPARE`] bytes of capacity, in storage that `bytes` has already promoted from a plain `Vec` to

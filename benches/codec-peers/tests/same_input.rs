@@ -6,8 +6,24 @@
 #[allow(dead_code)] // shared with the benchmark, which uses the encode-side helpers this test does not
 mod adapters;
 
-use adapters::{ntex, rmqtt, rumqttc};
+use adapters::{hpmq, ntex, rmqtt, rumqttc};
 use hpmq_bench::{Case, MATRIX, Version, frame};
+
+#[test]
+fn hpmq_round_trips_the_reference_bytes() {
+    for (case, version) in MATRIX {
+        let reference = frame(case, version);
+        let v = hpmq::version(version);
+        let mut buf = hpmq::input(&reference);
+        let built = hpmq::packet(case, version);
+        assert_eq!(hpmq::decode(v, &mut buf), built, "{case:?} {version:?}");
+        assert!(buf.is_empty(), "{case:?} {version:?}: whole frame consumed");
+        let mut out = bytes::BytesMut::new();
+        hpmq::encode(v, &built, &mut out);
+        assert_eq!(built.encoded_len(v), out.len());
+        assert_same_frame("hpmq", case, version, &out, &reference);
+    }
+}
 
 #[test]
 fn rumqttc_round_trips_the_reference_bytes() {
