@@ -10,6 +10,9 @@
 //!   Codecs that take the packet by value (ntex-mqtt, rmqtt-codec) get a clone made outside the timed region;
 //!   dropping the consumed packet is part of their call.
 //!
+//! Time is the benchmark thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), not wall time: the benchmark machine is
+//! shared, and wall time would charge each codec for the moments the scheduler gave its core to someone else.
+//!
 //! Run: `cargo bench -p hpmq-bench --bench peers -- --warm-up-time 1 --measurement-time 3`, then
 //! `python3 benches/codec-peers/report.py` for the table in `BENCHMARKS.md`.
 
@@ -21,13 +24,14 @@ use std::hint::black_box;
 
 use adapters::{hpmq, ntex, rmqtt, rumqttc};
 use bytes::BytesMut;
+use cpu_time::ThreadCpuTime;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use hpmq_bench::{MATRIX, Version, frame};
 
 /// Inputs prepared per batch: enough to amortise timer reads, few enough to stay small in memory.
 const BATCH: BatchSize = BatchSize::NumIterations(256);
 
-fn decode(c: &mut Criterion) {
+fn decode(c: &mut Criterion<ThreadCpuTime>) {
     for (case, version) in MATRIX {
         let frame = frame(case, version);
         let mut group = c.benchmark_group(format!("decode/{}/{}", case.label(), version.label()));
@@ -67,7 +71,7 @@ fn decode(c: &mut Criterion) {
     }
 }
 
-fn encode(c: &mut Criterion) {
+fn encode(c: &mut Criterion<ThreadCpuTime>) {
     for (case, version) in MATRIX {
         let capacity = frame(case, version).len() + hpmq_bench::READ_BUFFER_SPARE;
         let mut out = BytesMut::with_capacity(capacity);
@@ -159,5 +163,80 @@ fn encode(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, decode, encode);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(ThreadCpuTime);
+    targets = decode, encode
+}
 criterion_main!(benches);
+
+/// A criterion measurement of the calling thread's CPU time.
+mod cpu_time {
+    use criterion::Throughput;
+    use criterion::measurement::{Measurement, ValueFormatter};
+
+    /// CPU time consumed by the benchmark thread, in nanoseconds.
+    pub struct ThreadCpuTime;
+
+    fn now_ns() -> u64 {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID exists on every Linux.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+        // Both fields are non-negative for this clock.
+        (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
+    }
+
+    impl Measurement for ThreadCpuTime {
+        type Intermediate = u64;
+        type Value = u64;
+
+        fn start(&self) -> u64 {
+            now_ns()
+        }
+        fn end(&self, start: u64) -> u64 {
+            now_ns().saturating_sub(start)
+        }
+        fn add(&self, a: &u64, b: &u64) -> u64 {
+            a + b
+        }
+        fn zero(&self) -> u64 {
+            0
+        }
+        fn to_f64(&self, value: &u64) -> f64 {
+            *value as f64
+        }
+        fn formatter(&self) -> &dyn ValueFormatter {
+            &NanosFormatter
+        }
+    }
+
+    struct NanosFormatter;
+
+    impl ValueFormatter for NanosFormatter {
+        fn scale_values(&self, typical_ns: f64, values: &mut [f64]) -> &'static str {
+            let (factor, unit) = match typical_ns {
+                t if t < 1e3 => (1.0, "ns"),
+                t if t < 1e6 => (1e-3, "µs"),
+                t if t < 1e9 => (1e-6, "ms"),
+                _ => (1e-9, "s"),
+            };
+            values.iter_mut().for_each(|v| *v *= factor);
+            unit
+        }
+
+        fn scale_throughputs(&self, _typical: f64, throughput: &Throughput, values: &mut [f64]) -> &'static str {
+            let (per_op, unit) = match *throughput {
+                Throughput::Bytes(n) | Throughput::BytesDecimal(n) => (n as f64, "B/s"),
+                Throughput::Bits(n) => (n as f64, "b/s"),
+                Throughput::Elements(n) | Throughput::ElementsAndBytes { elements: n, .. } => (n as f64, "elem/s"),
+            };
+            values.iter_mut().for_each(|v| *v = per_op * 1e9 / *v);
+            unit
+        }
+
+        fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+            "ns"
+        }
+    }
+}
