@@ -169,3 +169,80 @@ impl Encoder<&Packet> for MqttCodec {
         self.encode_packet(item, dst)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ByteStr, Connect, PacketId, Publish, QoS, TopicName};
+
+    fn publish(payload_len: usize) -> Packet {
+        Packet::Publish(
+            Publish::new(TopicName::from_static("t"), vec![0u8; payload_len]).qos(QoS::AtLeastOnce, PacketId::MIN),
+        )
+    }
+
+    #[test]
+    fn encoder_respects_the_peer_limit() {
+        let mut codec = MqttCodec::client(ProtocolVersion::V5);
+        codec.set_peer_max_packet_size(20);
+        let mut out = BytesMut::new();
+        // 2 header + 3 topic + 2 id + 1 property length + 12 payload = 20.
+        codec.encode(publish(12), &mut out).unwrap();
+        assert_eq!(out.len(), 20);
+        assert_eq!(
+            codec.encode(publish(13), &mut out),
+            Err(Error::PacketTooLarge { size: 21, max: 20 })
+        );
+        assert_eq!(out.len(), 20);
+    }
+
+    #[test]
+    fn server_needs_connect_before_encoding() {
+        let mut server = MqttCodec::server();
+        let mut out = BytesMut::new();
+        assert_eq!(server.encode(Packet::PingResp, &mut out), Err(Error::VersionUnknown));
+        // A server that could not decode CONNECT may still answer in a version it picks.
+        server.set_version(ProtocolVersion::V311);
+        server.encode(Packet::PingResp, &mut out).unwrap();
+        assert_eq!(&out[..], b"\xD0\x00");
+    }
+
+    #[test]
+    fn client_refuses_a_connect_of_another_version() {
+        let mut client = MqttCodec::client(ProtocolVersion::V5);
+        let mut out = BytesMut::new();
+        let connect = Connect::new(ByteStr::from_static("c")).version(ProtocolVersion::V311);
+        assert_eq!(
+            client.encode(Packet::from(connect), &mut out),
+            Err(Error::ConnectVersionMismatch {
+                connect: ProtocolVersion::V311,
+                codec: ProtocolVersion::V5
+            })
+        );
+    }
+
+    #[test]
+    fn limits_are_capped_at_the_protocol_maximum() {
+        let mut codec = MqttCodec::server_with_max_packet_size(usize::MAX);
+        assert_eq!(codec.max_packet_size(), MAX_PACKET_SIZE);
+        codec.set_max_packet_size(10);
+        assert_eq!(codec.max_packet_size(), 10);
+        assert_eq!(MqttCodec::server().max_packet_size(), DEFAULT_MAX_PACKET_SIZE);
+        assert_eq!(MqttCodec::server().peer_max_packet_size(), MAX_PACKET_SIZE);
+    }
+
+    #[test]
+    fn server_learns_v5_and_decodes_in_it() {
+        let mut client = MqttCodec::client(ProtocolVersion::V5);
+        let mut wire = BytesMut::new();
+        client
+            .encode(Packet::from(Connect::new(ByteStr::from_static("c"))), &mut wire)
+            .unwrap();
+        client.encode(publish(3), &mut wire).unwrap();
+        let mut server = MqttCodec::server();
+        assert!(matches!(server.decode(&mut wire), Ok(Some(Packet::Connect(_)))));
+        assert_eq!(server.version(), Some(ProtocolVersion::V5));
+        assert_eq!(server.decode(&mut wire), Ok(Some(publish(3))));
+        assert_eq!(server.decode(&mut wire), Ok(None));
+    }
+}

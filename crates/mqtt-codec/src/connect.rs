@@ -178,7 +178,7 @@ impl Connect {
                 return Err(Error::WillRetainWithoutWill);
             }
         }
-        let will_qos = QoS::from_u8(will_qos)?;
+        let will_qos = QoS::from_u8(will_qos).map_err(|_| Error::InvalidWillQoS)?;
         if !v5 && password_flag && !username_flag {
             return Err(Error::PasswordWithoutUsername);
         }
@@ -188,6 +188,9 @@ impl Connect {
         } else {
             ConnectProperties::default()
         };
+        if properties.authentication_data.is_some() && properties.authentication_method.is_none() {
+            return Err(Error::AuthenticationDataWithoutMethod);
+        }
         let client_id = r.string()?;
         let will = if will_flag {
             let properties = if v5 {
@@ -254,6 +257,9 @@ impl Connect {
             let v5 = self.protocol_version.is_v5();
             if !v5 && self.password.is_some() && self.username.is_none() {
                 return Err(Error::PasswordWithoutUsername);
+            }
+            if v5 && self.properties.authentication_data.is_some() && self.properties.authentication_method.is_none() {
+                return Err(Error::AuthenticationDataWithoutMethod);
             }
             let mut flags = u8::from(self.clean_start) << 1;
             if let Some(will) = &self.will {

@@ -143,6 +143,12 @@ pub enum Error {
     /// Will QoS is not 0 while the Will Flag is 0.
     #[error("will QoS set without a will [MQTT-3.1.2-11]")]
     WillQoSWithoutWill,
+    /// Will QoS is 3.
+    #[error("will QoS 3 is not a valid QoS [MQTT-3.1.2-12]")]
+    InvalidWillQoS,
+    /// Authentication Data without an Authentication Method (spec 3.1.2.11.10).
+    #[error("authentication data without an authentication method")]
+    AuthenticationDataWithoutMethod,
     /// Will Retain is set while the Will Flag is 0.
     #[error("will retain set without a will [MQTT-3.1.2-13]")]
     WillRetainWithoutWill,
@@ -295,6 +301,7 @@ impl Error {
             | Error::FirstPacketNotConnect { .. }
             | Error::SecondConnect
             | Error::InvalidProtocolName
+            | Error::AuthenticationDataWithoutMethod
             | Error::ReservedConnectFlag
             | Error::SessionPresentOnRefusal
             | Error::PacketIdZero { .. }
@@ -323,6 +330,7 @@ impl Error {
             | Error::FrameLengthMismatch { .. }
             | Error::DupOnQoS0
             | Error::WillQoSWithoutWill
+            | Error::InvalidWillQoS
             | Error::WillRetainWithoutWill
             | Error::PasswordWithoutUsername
             | Error::ReservedConnAckFlags
@@ -356,6 +364,7 @@ impl Error {
             Error::UnsupportedProtocolVersion { .. } => "MQTT-3.1.2-2",
             Error::ReservedConnectFlag => "MQTT-3.1.2-3",
             Error::WillQoSWithoutWill => "MQTT-3.1.2-11",
+            Error::InvalidWillQoS => "MQTT-3.1.2-12",
             Error::WillRetainWithoutWill => "MQTT-3.1.2-13",
             Error::PasswordWithoutUsername => "MQTT-3.1.2-22",
             Error::ReservedConnAckFlags => "MQTT-3.2.2-1",

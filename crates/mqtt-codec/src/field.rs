@@ -5,6 +5,9 @@ use bytes::{Buf, BufMut, Bytes};
 
 use crate::{ByteStr, Error, PacketId, PacketType, TopicFilter, TopicName, varint};
 
+/// Most list entries decoders reserve room for before reading them.
+pub(crate) const PREALLOCATE_MAX: usize = 64;
+
 /// A cursor over the body of one packet. Every field it returns is a slice of the frame: reading a string,
 /// binary field or payload bumps a reference count and copies nothing.
 #[derive(Debug)]
@@ -14,18 +17,22 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
+    #[inline]
     pub fn new(buf: Bytes, packet: PacketType) -> Self {
         Reader { buf, packet }
     }
 
+    #[inline]
     pub fn packet(&self) -> PacketType {
         self.packet
     }
 
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.buf.len()
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
@@ -34,6 +41,7 @@ impl Reader {
         Error::Truncated { packet: self.packet }
     }
 
+    #[inline]
     pub fn u8(&mut self) -> Result<u8, Error> {
         if self.buf.is_empty() {
             return Err(self.truncated());
@@ -41,6 +49,7 @@ impl Reader {
         Ok(self.buf.get_u8())
     }
 
+    #[inline]
     pub fn u16(&mut self) -> Result<u16, Error> {
         if self.buf.len() < 2 {
             return Err(self.truncated());
@@ -48,6 +57,7 @@ impl Reader {
         Ok(self.buf.get_u16())
     }
 
+    #[inline]
     pub fn u32(&mut self) -> Result<u32, Error> {
         if self.buf.len() < 4 {
             return Err(self.truncated());
@@ -55,6 +65,7 @@ impl Reader {
         Ok(self.buf.get_u32())
     }
 
+    #[inline]
     pub fn varint(&mut self) -> Result<u32, Error> {
         match varint::parse(&self.buf)? {
             Some((value, used)) => {
@@ -66,6 +77,7 @@ impl Reader {
     }
 
     /// The next `n` bytes as a view of the frame.
+    #[inline]
     pub fn take(&mut self, n: usize) -> Result<Bytes, Error> {
         if self.buf.len() < n {
             return Err(self.truncated());
@@ -74,39 +86,64 @@ impl Reader {
     }
 
     /// A sub-reader over the next `n` bytes (a property block).
+    #[inline]
     pub fn sub(&mut self, n: usize) -> Result<Reader, Error> {
         Ok(Reader::new(self.take(n)?, self.packet))
     }
 
     /// Binary data: a two-byte length and that many bytes.
+    #[inline]
     pub fn binary(&mut self) -> Result<Bytes, Error> {
         let len = self.u16()?;
         self.take(usize::from(len))
     }
 
     /// A UTF-8 string, validated.
+    #[inline]
     pub fn string(&mut self) -> Result<ByteStr, Error> {
         ByteStr::try_from(self.binary()?)
     }
 
+    #[inline]
     pub fn topic_name(&mut self) -> Result<TopicName, Error> {
-        TopicName::new(self.string()?)
+        TopicName::from_wire(self.binary()?)
     }
 
+    #[inline]
     pub fn topic_filter(&mut self) -> Result<TopicFilter, Error> {
         TopicFilter::new(self.string()?)
     }
 
+    #[inline]
     pub fn packet_id(&mut self) -> Result<PacketId, Error> {
         PacketId::new(self.u16()?).ok_or(Error::PacketIdZero { packet: self.packet })
     }
 
+    /// How many entries of a two-byte length, that many bytes and `extra` more bytes the rest of the packet
+    /// holds, counting until they stop fitting. Sizes a list before it is decoded (the decoding pass reports
+    /// any malformed entry).
+    pub fn count_prefixed(&self, extra: usize) -> usize {
+        let mut rest: &[u8] = &self.buf;
+        let mut count = 0;
+        while let [hi, lo, tail @ ..] = rest {
+            let len = usize::from(u16::from_be_bytes([*hi, *lo])) + extra;
+            match tail.get(len..) {
+                Some(next) => rest = next,
+                None => break,
+            }
+            count += 1;
+        }
+        count
+    }
+
     /// Everything not read yet (a payload).
+    #[inline]
     pub fn rest(self) -> Bytes {
         self.buf
     }
 
     /// Ends a packet or block that must be fully consumed.
+    #[inline]
     pub fn finish(self) -> Result<(), Error> {
         if self.buf.is_empty() {
             Ok(())
@@ -162,6 +199,18 @@ mod tests {
                 packet: PacketType::Publish
             })
         );
+    }
+
+    #[test]
+    fn counts_length_prefixed_entries() {
+        let r = Reader::new(
+            Bytes::from_static(b"\x00\x01a\x01\x00\x02bc\x02"),
+            PacketType::Subscribe,
+        );
+        assert_eq!(r.count_prefixed(1), 2);
+        assert_eq!(r.count_prefixed(0), 1);
+        let r = Reader::new(Bytes::from_static(b"\x00\x05ab"), PacketType::Unsubscribe);
+        assert_eq!(r.count_prefixed(0), 0);
     }
 
     #[test]

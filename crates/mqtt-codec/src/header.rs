@@ -152,10 +152,16 @@ pub(crate) const fn len(remaining: u32) -> usize {
     1 + varint::len(remaining)
 }
 
-/// Writes a fixed header.
+/// The first byte of a packet.
+const fn first_byte(packet_type: PacketType, flags: u8) -> u8 {
+    (packet_type as u8) << 4 | flags
+}
+
+/// Writes a fixed header with one copy.
 pub(crate) fn put(dst: &mut impl BufMut, packet_type: PacketType, flags: u8, remaining: u32) {
-    dst.put_u8((packet_type as u8) << 4 | flags);
-    varint::put(dst, remaining);
+    let ([v0, v1, v2, v3], used) = varint::encode(remaining);
+    let head = [first_byte(packet_type, flags), v0, v1, v2, v3];
+    dst.put_slice(head.get(..1 + used).unwrap_or_default());
 }
 
 /// Size of a whole packet with `remaining` bytes after the fixed header.
@@ -173,6 +179,30 @@ pub(crate) fn begin(
     let rem = varint::check(remaining)?;
     dst.reserve(len(rem) + remaining);
     put(dst, packet_type, flags, rem);
+    Ok(())
+}
+
+/// Like [`begin`], and writes `next` (PUBLISH's topic length) in the same copy as the fixed header: small
+/// copies into a `BytesMut` cost more per call than per byte.
+pub(crate) fn begin_with_u16(
+    dst: &mut bytes::BytesMut,
+    packet_type: PacketType,
+    flags: u8,
+    remaining: usize,
+    next: u16,
+) -> Result<(), Error> {
+    let rem = varint::check(remaining)?;
+    dst.reserve(len(rem) + remaining);
+    let first = first_byte(packet_type, flags);
+    let ([v0, v1, v2, v3], used) = varint::encode(rem);
+    let [hi, lo] = next.to_be_bytes();
+    let head = match used {
+        1 => [first, v0, hi, lo, 0, 0, 0],
+        2 => [first, v0, v1, hi, lo, 0, 0],
+        3 => [first, v0, v1, v2, hi, lo, 0],
+        _ => [first, v0, v1, v2, v3, hi, lo],
+    };
+    dst.put_slice(head.get(..used + 3).unwrap_or_default());
     Ok(())
 }
 

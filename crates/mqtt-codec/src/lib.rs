@@ -6,19 +6,20 @@
 //!
 //! ```
 //! use bytes::BytesMut;
-//! use mqtt_codec::{Packet, PacketId, ProtocolVersion, Publish, QoS, TopicName, DEFAULT_MAX_PACKET_SIZE};
+//! use mqtt_codec::{DEFAULT_MAX_PACKET_SIZE, Packet, PacketId, ProtocolVersion::V5, Publish, QoS, TopicName};
 //!
-//! // A PUBLISH in one line, encoded into a buffer...
-//! let publish = Publish::new(TopicName::from_static("fleet/dev-7/temp"), "21.5").qos(QoS::AtLeastOnce, PacketId::MIN);
-//! let mut wire = BytesMut::new();
-//! Packet::from(publish.clone()).encode(ProtocolVersion::V5, &mut wire).unwrap();
-//! assert_eq!(wire.len(), Packet::from(publish.clone()).encoded_len(ProtocolVersion::V5));
+//! // A PUBLISH in one line, encoded straight into a buffer of exactly its size...
+//! let packet = Packet::from(Publish::new(TopicName::from_static("fleet/dev-7/temp"), "21.5").qos(QoS::AtLeastOnce, PacketId::MIN));
+//! let mut wire = BytesMut::with_capacity(packet.encoded_len(V5));
+//! packet.encode(V5, &mut wire)?;
 //!
-//! // ...and decoded back: the topic and payload are slices of `wire`'s frame.
-//! let decoded = Packet::decode(ProtocolVersion::V5, &mut wire, DEFAULT_MAX_PACKET_SIZE).unwrap().unwrap();
-//! let Packet::Publish(p) = decoded else { unreachable!() };
-//! assert_eq!(p, publish);
-//! assert_eq!(&p.payload[..], b"21.5");
+//! // ...and decoded back: the topic and payload are views of the frame split off `wire`.
+//! let decoded = Packet::decode(V5, &mut wire, DEFAULT_MAX_PACKET_SIZE)?.expect("a whole packet is buffered");
+//! assert_eq!(decoded, packet);
+//! if let Packet::Publish(p) = decoded {
+//!     assert_eq!((p.topic.as_str(), &p.payload[..]), ("fleet/dev-7/temp", &b"21.5"[..]));
+//! }
+//! # Ok::<(), mqtt_codec::Error>(())
 //! ```
 //!
 //! Contents, one module per thing:

@@ -111,6 +111,10 @@ impl Packet {
     }
 
     /// Decodes one complete frame, fixed header included. The packet's fields are views of `frame`.
+    ///
+    /// Taking views of a `Bytes` that still owns a plain `Vec` (`Bytes::from(vec)`, or a frozen `BytesMut`
+    /// that was never split) makes `bytes` allocate its shared header once for that buffer; frames split off
+    /// a stream buffer, as [`Packet::decode`] does, are already shared and decode without allocating.
     pub fn decode_frame(version: ProtocolVersion, mut frame: Bytes) -> Result<Packet, Error> {
         let header = FixedHeader::parse(&frame, version)?.ok_or(Error::FrameLengthMismatch {
             frame: frame.len(),
@@ -126,6 +130,7 @@ impl Packet {
         Packet::decode_body(version, header, frame)
     }
 
+    #[inline]
     fn decode_body(version: ProtocolVersion, header: FixedHeader, body: Bytes) -> Result<Packet, Error> {
         let r = Reader::new(body, header.packet_type);
         Ok(match header.packet_type {

@@ -89,6 +89,7 @@ impl Publish {
         self
     }
 
+    #[inline]
     pub(crate) fn decode(version: ProtocolVersion, flags: u8, mut r: Reader) -> Result<Self, Error> {
         let dup = flags & 0b1000 != 0;
         let qos = QoS::from_u8((flags >> 1) & 0b11)?;
@@ -96,7 +97,13 @@ impl Publish {
         if dup && qos == QoS::AtMostOnce {
             return Err(Error::DupOnQoS0);
         }
-        let topic = r.string()?;
+        // An empty topic is valid only with a Topic Alias, which the properties (read later) must supply.
+        let raw_topic = r.binary()?;
+        let topic = if raw_topic.is_empty() {
+            None
+        } else {
+            Some(TopicName::from_wire(raw_topic)?)
+        };
         let packet_id = match qos {
             QoS::AtMostOnce => None,
             _ => Some(r.packet_id()?),
@@ -105,10 +112,10 @@ impl Publish {
             ProtocolVersion::V5 => PublishProperties::decode(&mut r)?,
             ProtocolVersion::V311 => PublishProperties::default(),
         };
-        let topic = if topic.is_empty() && properties.topic_alias.is_some() {
-            TopicName::empty_for_alias()
-        } else {
-            TopicName::new(topic)?
+        let topic = match topic {
+            Some(topic) => topic,
+            None if properties.topic_alias.is_some() => TopicName::empty_for_alias(),
+            None => return Err(Error::EmptyTopic),
         };
         Ok(Publish {
             dup,
@@ -159,8 +166,10 @@ impl Publish {
         header::atomic(dst, |dst| {
             self.check(version)?;
             let flags = u8::from(self.dup) << 3 | self.qos.as_u8() << 1 | u8::from(self.retain);
-            header::begin(dst, PacketType::Publish, flags, self.remaining_len(version))?;
-            field::put_string(dst, &self.topic);
+            // A topic is a `ByteStr`, so its length fits the two bytes.
+            let topic_len = self.topic.len() as u16;
+            header::begin_with_u16(dst, PacketType::Publish, flags, self.remaining_len(version), topic_len)?;
+            dst.put_slice(self.topic.as_bytes());
             if let Some(id) = self.packet_id {
                 dst.put_u16(id.get());
             }

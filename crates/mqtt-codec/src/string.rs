@@ -78,10 +78,51 @@ impl ByteStr {
 }
 
 /// Checks `bytes` against the MQTT UTF-8 string rules (spec 1.5.4).
+#[inline]
 pub fn validate(bytes: &[u8]) -> Result<(), Error> {
     if bytes.len() > MAX_STRING_LEN {
         return Err(Error::StringTooLong { len: bytes.len() });
     }
+    // Topics and ids are nearly always ASCII: check that eight bytes at a time, and only fall back to full
+    // UTF-8 validation when a byte is not plain ASCII or is NUL.
+    if is_ascii_without_nul(bytes) {
+        return Ok(());
+    }
+    validate_slow(bytes)
+}
+
+/// The bytes of every position set to `byte`.
+pub(crate) const fn splat(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
+
+/// High bit set in each byte of `word` that is zero (and possibly in bytes above a zero byte, which does not
+/// matter when only asking whether there is one).
+#[inline]
+pub(crate) const fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(splat(0x01)) & !word & splat(0x80)
+}
+
+/// True when every byte is in 0x01..=0x7F: ASCII without U+0000, which is valid as it stands.
+#[inline]
+fn is_ascii_without_nul(bytes: &[u8]) -> bool {
+    is_ascii_without_nul_or(bytes, 0, 0)
+}
+
+/// True when every byte is in 0x01..=0x7F and is neither `a` nor `b` (pass 0 to forbid nothing more).
+#[inline]
+pub(crate) fn is_ascii_without_nul_or(bytes: &[u8], a: u8, b: u8) -> bool {
+    let (words, tail) = bytes.as_chunks::<8>();
+    let mut bad = 0;
+    for word in words {
+        let w = u64::from_ne_bytes(*word);
+        bad |= (w & splat(0x80)) | zero_bytes(w) | zero_bytes(w ^ splat(a)) | zero_bytes(w ^ splat(b));
+    }
+    bad == 0 && tail.iter().all(|&c| c != 0 && c < 0x80 && c != a && c != b)
+}
+
+#[cold]
+fn validate_slow(bytes: &[u8]) -> Result<(), Error> {
     if std::str::from_utf8(bytes).is_err() {
         return Err(Error::InvalidUtf8);
     }
@@ -89,6 +130,17 @@ pub fn validate(bytes: &[u8]) -> Result<(), Error> {
         return Err(Error::NullCharacter);
     }
     Ok(())
+}
+
+impl ByteStr {
+    /// Wraps bytes the caller has already checked.
+    ///
+    /// # Safety
+    /// `bytes` must be valid UTF-8 (the invariant [`ByteStr::as_str`] relies on) and should meet the other
+    /// MQTT rules: no U+0000, at most [`MAX_STRING_LEN`] bytes.
+    pub(crate) unsafe fn from_checked(bytes: Bytes) -> Self {
+        ByteStr(bytes)
+    }
 }
 
 impl TryFrom<Bytes> for ByteStr {
@@ -195,6 +247,28 @@ mod tests {
                 len: MAX_STRING_LEN + 1
             })
         );
+    }
+
+    #[test]
+    fn ascii_fast_path_agrees_with_the_full_check() {
+        let mut cases: Vec<Vec<u8>> = vec![Vec::new(), b"a".to_vec(), b"abcdefgh".to_vec(), b"abcdefghi".to_vec()];
+        for len in [1, 7, 8, 9, 15, 16, 17, 33] {
+            for pos in 0..len {
+                for byte in [0x00, 0x01, 0x7F, 0x80, 0xC3, 0xFF] {
+                    let mut v = vec![b'x'; len];
+                    v[pos] = byte;
+                    cases.push(v);
+                }
+            }
+        }
+        for case in cases {
+            let full = match std::str::from_utf8(&case) {
+                Err(_) => Err(Error::InvalidUtf8),
+                Ok(s) if s.contains('\0') => Err(Error::NullCharacter),
+                Ok(_) => Ok(()),
+            };
+            assert_eq!(validate(&case), full, "{case:?}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use crate::field::{self, Reader};
+use crate::field::{self, PREALLOCATE_MAX, Reader};
 use crate::properties::{self, SubscribeProperties};
 use crate::{Error, PacketId, PacketType, ProtocolVersion, SubscriptionOptions, TopicFilter, header};
 
@@ -51,7 +51,8 @@ impl Subscribe {
             ProtocolVersion::V5 => SubscribeProperties::decode(&mut r)?,
             ProtocolVersion::V311 => SubscribeProperties::default(),
         };
-        let mut filters = Vec::new();
+        // Sized once for ordinary packets; a hostile one cannot make us reserve more than a little up front.
+        let mut filters = Vec::with_capacity(r.count_prefixed(1).min(PREALLOCATE_MAX));
         while !r.is_empty() {
             let filter = r.topic_filter()?;
             let byte = r.u8()?;

@@ -207,6 +207,8 @@ pub fn arb_connect(version: ProtocolVersion) -> impl Strategy<Value = Connect> {
             arb_user_properties(),
         )
             .prop_map(|(se, rm, mps, tam, rri, rpi, am, ad, up)| ConnectProperties {
+                // Authentication data needs a method.
+                authentication_data: ad.filter(|_| am.is_some()),
                 session_expiry_interval: se,
                 receive_maximum: rm,
                 maximum_packet_size: mps,
@@ -214,7 +216,6 @@ pub fn arb_connect(version: ProtocolVersion) -> impl Strategy<Value = Connect> {
                 request_response_information: rri,
                 request_problem_information: rpi,
                 authentication_method: am,
-                authentication_data: ad,
                 user_properties: up,
             })
             .boxed(),

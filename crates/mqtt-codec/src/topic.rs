@@ -7,7 +7,8 @@ use std::ops::Deref;
 
 use bytes::Bytes;
 
-use crate::{ByteStr, Error};
+use crate::string::{is_ascii_without_nul_or, splat, zero_bytes};
+use crate::{ByteStr, Error, MAX_STRING_LEN};
 
 /// The prefix that marks a shared subscription (spec 4.8.2).
 pub const SHARED_PREFIX: &str = "$share/";
@@ -49,14 +50,27 @@ pub struct TopicFilter {
 }
 
 /// Checks the topic-name rules on a string that is already a valid MQTT string.
+#[inline]
 pub fn validate_topic_name(topic: &str) -> Result<(), Error> {
     if topic.is_empty() {
         return Err(Error::EmptyTopic);
     }
-    if topic.bytes().any(|b| b == b'+' || b == b'#') {
+    if has_wildcard(topic.as_bytes()) {
         return Err(Error::WildcardInTopicName);
     }
     Ok(())
+}
+
+/// Whether `bytes` contains `+` or `#`, eight bytes at a time.
+#[inline]
+fn has_wildcard(bytes: &[u8]) -> bool {
+    let (words, tail) = bytes.as_chunks::<8>();
+    let mut found = 0;
+    for word in words {
+        let w = u64::from_ne_bytes(*word);
+        found |= zero_bytes(w ^ splat(b'+')) | zero_bytes(w ^ splat(b'#'));
+    }
+    found != 0 || tail.iter().any(|&b| b == b'+' || b == b'#')
 }
 
 /// Checks the filter rules (without a `$share/` prefix) on a string that is already a valid MQTT string.
@@ -99,6 +113,18 @@ impl TopicName {
     pub fn new(s: ByteStr) -> Result<Self, Error> {
         validate_topic_name(&s)?;
         Ok(TopicName(s))
+    }
+
+    /// Validates a topic straight from the wire: the MQTT string rules and the topic-name rules in one pass
+    /// for the common case of ASCII, falling back to the full checks otherwise.
+    #[inline]
+    pub(crate) fn from_wire(bytes: Bytes) -> Result<Self, Error> {
+        if !bytes.is_empty() && bytes.len() <= MAX_STRING_LEN && is_ascii_without_nul_or(&bytes, b'+', b'#') {
+            // SAFETY: ASCII without NUL is valid UTF-8 and a valid MQTT string; no wildcard and not empty make
+            // it a valid topic name.
+            return Ok(TopicName(unsafe { ByteStr::from_checked(bytes) }));
+        }
+        TopicName::new(ByteStr::try_from(bytes)?)
     }
 
     /// The empty topic of a v5 PUBLISH that names its topic by a Topic Alias alone (spec 3.3.2.3.4).
@@ -349,6 +375,44 @@ mod tests {
         assert_eq!(TopicName::try_from("a+b"), Err(Error::WildcardInTopicName));
         for ok in ["/", "a//b", " ", "$SYS/x", "/finance", "sport/"] {
             assert!(TopicName::try_from(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn from_wire_agrees_with_the_full_checks() {
+        let mut cases: Vec<Vec<u8>> = vec![Vec::new(), b"a/b".to_vec(), "caf\u{e9}/x".into()];
+        for len in [1, 7, 8, 9, 16, 17] {
+            for pos in 0..len {
+                for byte in [0x00, b'+', b'#', b'/', 0x80, 0xC3, 0x7F] {
+                    let mut v = vec![b't'; len];
+                    v[pos] = byte;
+                    cases.push(v);
+                }
+            }
+        }
+        for case in cases {
+            let bytes = Bytes::from(case.clone());
+            let full = ByteStr::try_from(bytes.clone()).and_then(TopicName::new);
+            assert_eq!(TopicName::from_wire(bytes), full, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn wildcard_scan_finds_every_position() {
+        for len in 1..20 {
+            for pos in 0..len {
+                for (byte, wild) in [
+                    (b'+', true),
+                    (b'#', true),
+                    (b'*', false),
+                    (b'\x03', false),
+                    (b'k', false),
+                ] {
+                    let mut v = vec![b'a'; len];
+                    v[pos] = byte;
+                    assert_eq!(has_wildcard(&v), wild, "{v:?}");
+                }
+            }
         }
     }
 

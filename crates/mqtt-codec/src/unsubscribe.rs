@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use crate::field::{self, Reader};
+use crate::field::{self, PREALLOCATE_MAX, Reader};
 use crate::properties::{self, UnsubscribeProperties};
 use crate::{Error, PacketId, PacketType, ProtocolVersion, TopicFilter, header};
 
@@ -45,7 +45,8 @@ impl Unsubscribe {
             ProtocolVersion::V5 => UnsubscribeProperties::decode(&mut r)?,
             ProtocolVersion::V311 => UnsubscribeProperties::default(),
         };
-        let mut filters = Vec::new();
+        // Sized once for ordinary packets; a hostile one cannot make us reserve more than a little up front.
+        let mut filters = Vec::with_capacity(r.count_prefixed(0).min(PREALLOCATE_MAX));
         while !r.is_empty() {
             filters.push(r.topic_filter()?);
         }

@@ -15,17 +15,24 @@ pub(crate) const fn len(value: u32) -> usize {
     }
 }
 
-/// Writes `value` (at most [`MAX_VARIABLE_INT`]; callers check first).
-pub(crate) fn put(dst: &mut impl BufMut, mut value: u32) {
-    loop {
-        let byte = (value & 0x7F) as u8;
-        value >>= 7;
-        if value == 0 {
-            dst.put_u8(byte);
-            return;
-        }
-        dst.put_u8(byte | 0x80);
+/// `value` (at most [`MAX_VARIABLE_INT`]) as a variable byte integer: the bytes and how many of them are used.
+pub(crate) const fn encode(value: u32) -> ([u8; 4], usize) {
+    let b0 = (value & 0x7F) as u8;
+    let b1 = ((value >> 7) & 0x7F) as u8;
+    let b2 = ((value >> 14) & 0x7F) as u8;
+    let b3 = ((value >> 21) & 0x7F) as u8;
+    match len(value) {
+        1 => ([b0, 0, 0, 0], 1),
+        2 => ([b0 | 0x80, b1, 0, 0], 2),
+        3 => ([b0 | 0x80, b1 | 0x80, b2, 0], 3),
+        _ => ([b0 | 0x80, b1 | 0x80, b2 | 0x80, b3], 4),
     }
+}
+
+/// Writes `value` (at most [`MAX_VARIABLE_INT`]; callers check first).
+pub(crate) fn put(dst: &mut impl BufMut, value: u32) {
+    let (bytes, used) = encode(value);
+    dst.put_slice(bytes.get(..used).unwrap_or_default());
 }
 
 /// Parses a variable byte integer at the start of `buf`.

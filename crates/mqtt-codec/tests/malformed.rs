@@ -487,7 +487,7 @@ const TABLE: &[(&str, ProtocolVersion, &[u8], Error)] = &[
         "will QoS 3",
         V311,
         b"\x10\x12\x00\x04MQTT\x04\x1E\x00\x3C\x00\x01c\x00\x01w\x00\x00",
-        Error::InvalidQoS,
+        Error::InvalidWillQoS,
     ),
     (
         "password without user name in 3.1.1",
@@ -580,6 +580,12 @@ const TABLE: &[(&str, ProtocolVersion, &[u8], Error)] = &[
             property: PropertyId::WillDelayInterval,
             packet: PacketType::Connect,
         },
+    ),
+    (
+        "authentication data without method",
+        V5,
+        b"\x10\x12\x00\x04MQTT\x05\x02\x00\x3C\x04\x16\x00\x01d\x00\x01c",
+        Error::AuthenticationDataWithoutMethod,
     ),
     // ---- CONNACK ----
     (

@@ -36,6 +36,12 @@ proptest! {
         round_trip(ProtocolVersion::V5, &packet)?;
     }
 
+}
+
+proptest! {
+    // Each case below decodes its stream once per split point, so fewer cases cover as much.
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
     /// The same bytes split at every point yield the same packets through the streaming codec.
     #[test]
     fn streaming_is_split_invariant(
@@ -69,6 +75,36 @@ proptest! {
         prop_assert_eq!(&out, &packets);
     }
 
+    /// A server codec learns the version from CONNECT and then decodes the rest in it, wherever the bytes split.
+    #[test]
+    fn server_learns_the_version_at_any_split(
+        (version, connect, packets) in versions().prop_flat_map(|v| (
+            Just(v),
+            mqtt_codec::testing::arb_connect(v),
+            proptest::collection::vec(
+                arb_packet(v).prop_filter("one CONNECT only", |p| !matches!(p, Packet::Connect(_))),
+                0..4,
+            ),
+        ))
+    ) {
+        let mut all = vec![Packet::from(connect)];
+        all.extend(packets);
+        let wire = encode_all(version, &all).freeze();
+        for split in 0..=wire.len() {
+            let mut server = MqttCodec::server_with_max_packet_size(MAX_PACKET_SIZE);
+            let mut buf = BytesMut::new();
+            let mut out = Vec::new();
+            for chunk in [&wire[..split], &wire[split..]] {
+                buf.extend_from_slice(chunk);
+                while let Some(p) = server.decode(&mut buf).unwrap() {
+                    out.push(p);
+                }
+            }
+            prop_assert_eq!(server.version(), Some(version));
+            prop_assert_eq!(&out, &all);
+        }
+    }
+
     /// Arbitrary bytes never panic the decoder, in either version, streaming or as a frame.
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
@@ -82,9 +118,10 @@ proptest! {
         while let Ok(Some(_)) = server.decode(&mut buf) {}
     }
 
-    /// Mutating one byte of a valid packet never panics, and whatever decodes re-encodes.
+    /// Mutating one byte of a valid packet never panics, and whatever still decodes is a valid packet: it
+    /// encodes, and decodes back to itself.
     #[test]
-    fn mutated_packets_never_panic(
+    fn mutated_packets_decode_to_valid_packets(
         (version, packet) in versions().prop_flat_map(|v| (Just(v), arb_packet(v))),
         index in any::<prop::sample::Index>(),
         byte in any::<u8>(),
@@ -94,13 +131,36 @@ proptest! {
         let i = index.index(wire.len());
         wire[i] = byte;
         if let Ok(p) = Packet::decode_frame(version, wire.freeze()) {
-            let mut again = BytesMut::new();
-            // A CONNECT may have changed version; everything else decoded valid must encode.
-            if p.encode(version, &mut again).is_ok() {
-                prop_assert_eq!(again.len(), p.encoded_len(version));
-            }
+            reencodes(version, &p)?;
         }
     }
+
+    /// The same for arbitrary bytes behind a valid fixed header.
+    #[test]
+    fn arbitrary_bodies_decode_to_valid_packets(
+        version in versions(),
+        first in any::<u8>(),
+        body in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let mut wire = vec![first, body.len() as u8];
+        wire.extend_from_slice(&body);
+        if let Ok(p) = Packet::decode_frame(version, Bytes::from(wire)) {
+            reencodes(version, &p)?;
+        }
+    }
+}
+
+/// A decoded packet must encode (CONNECT in its own version) and decode back to an equal packet.
+fn reencodes(version: ProtocolVersion, packet: &Packet) -> Result<(), TestCaseError> {
+    let version = match packet {
+        Packet::Connect(c) => c.protocol_version,
+        _ => version,
+    };
+    let mut again = BytesMut::new();
+    packet.encode(version, &mut again).unwrap();
+    prop_assert_eq!(again.len(), packet.encoded_len(version));
+    prop_assert_eq!(&Packet::decode_frame(version, again.freeze()).unwrap(), packet);
+    Ok(())
 }
 
 fn round_trip(version: ProtocolVersion, packet: &Packet) -> Result<(), TestCaseError> {
