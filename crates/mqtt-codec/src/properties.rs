@@ -149,16 +149,29 @@ struct Props {
 
 impl Props {
     /// Reads the property length and splits the block off `r`.
+    ///
+    /// The common empty block (the single byte 0) takes a fast path that splits nothing off the frame.
+    #[inline]
     fn read(r: &mut Reader) -> Result<Props, Error> {
+        if r.skip_if(0) {
+            return Ok(Props {
+                r: Reader::new(Bytes::new(), r.packet()),
+            });
+        }
         let len = r.varint()? as usize;
         Ok(Props { r: r.sub(len)? })
     }
 
+    #[inline]
     fn next(&mut self) -> Result<Option<PropertyId>, Error> {
         if self.r.is_empty() {
             return Ok(None);
         }
-        let id = self.r.varint()?;
+        // Every identifier MQTT 5.0 defines fits one byte; anything longer goes through the full (strict) parse.
+        let id = match self.r.small_varint() {
+            Some(id) => u32::from(id),
+            None => self.r.varint()?,
+        };
         PropertyId::from_u32(id).map(Some).ok_or(Error::UnknownProperty { id })
     }
 
@@ -706,6 +719,29 @@ impl PublishProperties {
         Ok(s)
     }
 
+    /// Whether no property is set: the common case, which PUBLISH encodes as a single 0 without summing lengths.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        let PublishProperties {
+            payload_format_indicator,
+            message_expiry_interval,
+            topic_alias,
+            response_topic,
+            correlation_data,
+            user_properties,
+            subscription_identifiers,
+            content_type,
+        } = self;
+        payload_format_indicator.is_none()
+            && message_expiry_interval.is_none()
+            && topic_alias.is_none()
+            && response_topic.is_none()
+            && correlation_data.is_none()
+            && user_properties.is_empty()
+            && subscription_identifiers.is_empty()
+            && content_type.is_none()
+    }
+
     pub(crate) fn len(&self) -> usize {
         opt_len(&self.payload_format_indicator)
             + opt_len(&self.message_expiry_interval)
@@ -721,9 +757,10 @@ impl PublishProperties {
             + opt_len(&self.content_type)
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) -> Result<(), Error> {
+    /// Writes the properties without the block's length prefix, which PUBLISH writes itself from the length it
+    /// has already computed for its remaining length.
+    pub(crate) fn encode_body(&self, dst: &mut BytesMut) -> Result<(), Error> {
         use PropertyId as P;
-        put_block_len(dst, self.len())?;
         put_opt(dst, P::PayloadFormatIndicator, &self.payload_format_indicator)?;
         put_opt(dst, P::MessageExpiryInterval, &self.message_expiry_interval)?;
         put_opt(dst, P::TopicAlias, &self.topic_alias)?;
