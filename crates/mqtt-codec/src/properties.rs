@@ -112,6 +112,19 @@ impl PropertyId {
     }
 }
 
+/// [`PropertyId::from_u32`] for every one-byte identifier, so decoding maps an identifier with one load.
+/// Built at compile time: an out-of-range index here would fail the build, never panic at run time.
+#[allow(clippy::indexing_slicing)]
+const PROPERTY_IDS: [Option<PropertyId>; 0x80] = {
+    let mut table = [None; 0x80];
+    let mut id = 0;
+    while id < 0x80 {
+        table[id] = PropertyId::from_u32(id as u32);
+        id += 1;
+    }
+    table
+};
+
 /// One v5 user property: a name/value pair of strings. Names may repeat.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserProperty {
@@ -168,11 +181,18 @@ impl Props {
             return Ok(None);
         }
         // Every identifier MQTT 5.0 defines fits one byte; anything longer goes through the full (strict) parse.
-        let id = match self.r.small_varint() {
-            Some(id) => u32::from(id),
-            None => self.r.varint()?,
+        let property = match self.r.small_varint() {
+            Some(id) => PROPERTY_IDS
+                .get(usize::from(id))
+                .copied()
+                .flatten()
+                .ok_or(u32::from(id)),
+            None => {
+                let id = self.r.varint()?;
+                PropertyId::from_u32(id).ok_or(id)
+            }
         };
-        PropertyId::from_u32(id).map(Some).ok_or(Error::UnknownProperty { id })
+        property.map(Some).map_err(|id| Error::UnknownProperty { id })
     }
 
     fn not_allowed(&self, property: PropertyId) -> Error {
@@ -994,5 +1014,21 @@ impl AuthProperties {
         put_opt(dst, P::ReasonString, &self.reason_string)?;
         put_users(dst, &self.user_properties);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_byte_identifier_table_agrees_with_from_u32() {
+        for id in 0..0x80u8 {
+            assert_eq!(
+                PROPERTY_IDS[usize::from(id)],
+                PropertyId::from_u32(u32::from(id)),
+                "id {id:#04x}"
+            );
+        }
     }
 }
