@@ -76,6 +76,31 @@ impl Reader {
         }
     }
 
+    /// Consumes the next byte if it is `byte`: a one-byte look-ahead for fast paths (an empty property block is
+    /// the single byte 0).
+    #[inline]
+    pub fn skip_if(&mut self, byte: u8) -> bool {
+        if self.buf.first() == Some(&byte) {
+            self.buf.advance(1);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Consumes and returns the next byte if it is below 0x80, which makes it a whole variable byte integer:
+    /// every property identifier takes this path, and a longer encoding falls back to [`Reader::varint`].
+    #[inline]
+    pub fn small_varint(&mut self) -> Option<u8> {
+        match self.buf.first() {
+            Some(&b) if b < 0x80 => {
+                self.buf.advance(1);
+                Some(b)
+            }
+            _ => None,
+        }
+    }
+
     /// The next `n` bytes as a view of the frame.
     #[inline]
     pub fn take(&mut self, n: usize) -> Result<Bytes, Error> {

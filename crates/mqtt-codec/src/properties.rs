@@ -112,6 +112,19 @@ impl PropertyId {
     }
 }
 
+/// [`PropertyId::from_u32`] for every one-byte identifier, so decoding maps an identifier with one load.
+/// Built at compile time: an out-of-range index here would fail the build, never panic at run time.
+#[allow(clippy::indexing_slicing)]
+const PROPERTY_IDS: [Option<PropertyId>; 0x80] = {
+    let mut table = [None; 0x80];
+    let mut id = 0;
+    while id < 0x80 {
+        table[id] = PropertyId::from_u32(id as u32);
+        id += 1;
+    }
+    table
+};
+
 /// One v5 user property: a name/value pair of strings. Names may repeat.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserProperty {
@@ -149,17 +162,37 @@ struct Props {
 
 impl Props {
     /// Reads the property length and splits the block off `r`.
+    ///
+    /// The common empty block (the single byte 0) takes a fast path that splits nothing off the frame.
+    #[inline]
     fn read(r: &mut Reader) -> Result<Props, Error> {
+        if r.skip_if(0) {
+            return Ok(Props {
+                r: Reader::new(Bytes::new(), r.packet()),
+            });
+        }
         let len = r.varint()? as usize;
         Ok(Props { r: r.sub(len)? })
     }
 
+    #[inline]
     fn next(&mut self) -> Result<Option<PropertyId>, Error> {
         if self.r.is_empty() {
             return Ok(None);
         }
-        let id = self.r.varint()?;
-        PropertyId::from_u32(id).map(Some).ok_or(Error::UnknownProperty { id })
+        // Every identifier MQTT 5.0 defines fits one byte; anything longer goes through the full (strict) parse.
+        let property = match self.r.small_varint() {
+            Some(id) => PROPERTY_IDS
+                .get(usize::from(id))
+                .copied()
+                .flatten()
+                .ok_or(u32::from(id)),
+            None => {
+                let id = self.r.varint()?;
+                PropertyId::from_u32(id).ok_or(id)
+            }
+        };
+        property.map(Some).map_err(|id| Error::UnknownProperty { id })
     }
 
     fn not_allowed(&self, property: PropertyId) -> Error {
@@ -706,6 +739,29 @@ impl PublishProperties {
         Ok(s)
     }
 
+    /// Whether no property is set: the common case, which PUBLISH encodes as a single 0 without summing lengths.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        let PublishProperties {
+            payload_format_indicator,
+            message_expiry_interval,
+            topic_alias,
+            response_topic,
+            correlation_data,
+            user_properties,
+            subscription_identifiers,
+            content_type,
+        } = self;
+        payload_format_indicator.is_none()
+            && message_expiry_interval.is_none()
+            && topic_alias.is_none()
+            && response_topic.is_none()
+            && correlation_data.is_none()
+            && user_properties.is_empty()
+            && subscription_identifiers.is_empty()
+            && content_type.is_none()
+    }
+
     pub(crate) fn len(&self) -> usize {
         opt_len(&self.payload_format_indicator)
             + opt_len(&self.message_expiry_interval)
@@ -721,9 +777,10 @@ impl PublishProperties {
             + opt_len(&self.content_type)
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) -> Result<(), Error> {
+    /// Writes the properties without the block's length prefix, which PUBLISH writes itself from the length it
+    /// has already computed for its remaining length.
+    pub(crate) fn encode_body(&self, dst: &mut BytesMut) -> Result<(), Error> {
         use PropertyId as P;
-        put_block_len(dst, self.len())?;
         put_opt(dst, P::PayloadFormatIndicator, &self.payload_format_indicator)?;
         put_opt(dst, P::MessageExpiryInterval, &self.message_expiry_interval)?;
         put_opt(dst, P::TopicAlias, &self.topic_alias)?;
@@ -957,5 +1014,21 @@ impl AuthProperties {
         put_opt(dst, P::ReasonString, &self.reason_string)?;
         put_users(dst, &self.user_properties);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_byte_identifier_table_agrees_with_from_u32() {
+        for id in 0..0x80u8 {
+            assert_eq!(
+                PROPERTY_IDS[usize::from(id)],
+                PropertyId::from_u32(u32::from(id)),
+                "id {id:#04x}"
+            );
+        }
     }
 }

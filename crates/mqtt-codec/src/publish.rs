@@ -6,7 +6,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::field::{self, Reader};
 use crate::properties::{self, PublishProperties};
-use crate::{Error, PacketId, PacketType, ProtocolVersion, QoS, TopicName, header};
+use crate::{Error, PacketId, PacketType, ProtocolVersion, QoS, TopicName, header, varint};
 
 /// A PUBLISH packet. The topic and payload are views of the frame it was decoded from.
 ///
@@ -109,6 +109,9 @@ impl Publish {
             _ => Some(r.packet_id()?),
         };
         let properties = match version {
+            // Fast path: most PUBLISH packets carry an empty property block, the single byte 0. Taking it here
+            // spares the call and the move of a large `Result` (the general path gives the same value).
+            ProtocolVersion::V5 if r.skip_if(0) => PublishProperties::default(),
             ProtocolVersion::V5 => PublishProperties::decode(&mut r)?,
             ProtocolVersion::V311 => PublishProperties::default(),
         };
@@ -128,20 +131,31 @@ impl Publish {
         })
     }
 
-    fn remaining_len(&self, version: ProtocolVersion) -> usize {
+    /// Length of the v5 property block's contents (without its length prefix), `None` in 3.1.1. Encoding
+    /// computes it once and uses it for both the remaining length and the block's prefix.
+    #[inline]
+    fn properties_len(&self, version: ProtocolVersion) -> Option<usize> {
+        match version {
+            ProtocolVersion::V5 if self.properties.is_empty() => Some(0),
+            ProtocolVersion::V5 => Some(self.properties.len()),
+            ProtocolVersion::V311 => None,
+        }
+    }
+
+    fn remaining_len(&self, properties_len: Option<usize>) -> usize {
         let mut len = field::string_len(&self.topic) + self.payload.len();
         if self.qos != QoS::AtMostOnce {
             len += 2;
         }
-        if version.is_v5() {
-            len += properties::block_len(self.properties.len());
+        if let Some(props) = properties_len {
+            len += properties::block_len(props);
         }
         len
     }
 
     /// Exact size of this packet on the wire.
     pub fn encoded_len(&self, version: ProtocolVersion) -> usize {
-        header::packet_len(self.remaining_len(version))
+        header::packet_len(self.remaining_len(self.properties_len(version)))
     }
 
     fn check(&self, version: ProtocolVersion) -> Result<(), Error> {
@@ -168,13 +182,26 @@ impl Publish {
             let flags = u8::from(self.dup) << 3 | self.qos.as_u8() << 1 | u8::from(self.retain);
             // A topic is a `ByteStr`, so its length fits the two bytes.
             let topic_len = self.topic.len() as u16;
-            header::begin_with_u16(dst, PacketType::Publish, flags, self.remaining_len(version), topic_len)?;
+            let props_len = self.properties_len(version);
+            let remaining = self.remaining_len(props_len);
+            header::begin_with_u16(dst, PacketType::Publish, flags, remaining, topic_len)?;
             dst.put_slice(self.topic.as_bytes());
-            if let Some(id) = self.packet_id {
-                dst.put_u16(id.get());
-            }
-            if version.is_v5() {
-                self.properties.encode(dst)?;
+            // The packet identifier and the property length go out in one copy: a PUBLISH without properties
+            // writes its whole variable header after the topic at once.
+            let ([v0, v1, v2, v3], prefix_len) = match props_len {
+                Some(len) => varint::encode(varint::check(len)?),
+                None => ([0; 4], 0),
+            };
+            let (middle, used) = match self.packet_id {
+                Some(id) => {
+                    let [hi, lo] = id.get().to_be_bytes();
+                    ([hi, lo, v0, v1, v2, v3], 2 + prefix_len)
+                }
+                None => ([v0, v1, v2, v3, 0, 0], prefix_len),
+            };
+            dst.put_slice(middle.get(..used).unwrap_or_default());
+            if props_len.is_some_and(|len| len > 0) {
+                self.properties.encode_body(dst)?;
             }
             dst.put_slice(&self.payload);
             Ok(())
@@ -282,6 +309,51 @@ mod tests {
         p.dup = true;
         assert_eq!(p.encode(V5, &mut out), Err(Error::DupOnQoS0));
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn empty_property_block_fast_path_matches_the_general_path() {
+        // The general property decoder reads the single byte 0 as the empty set, as the PUBLISH fast path does.
+        let mut r = Reader::new(Bytes::from_static(b"\x00rest"), PacketType::Publish);
+        assert_eq!(PublishProperties::decode(&mut r).unwrap(), PublishProperties::default());
+        assert_eq!(&r.rest()[..], b"rest");
+        let fast = assert_decodes(V5, b"\x32\x0A\x00\x03a/b\x00\x0A\x00hi");
+        let Packet::Publish(fast) = fast else {
+            panic!("not a publish")
+        };
+        assert_eq!(fast.properties, PublishProperties::default());
+        // A longer encoding of length 0 is not the fast path: the general path still refuses it [MQTT-1.5.5-1].
+        let non_minimal = Bytes::from_static(b"\x32\x0B\x00\x03a/b\x00\x0A\x80\x00hi");
+        assert_eq!(Packet::decode_frame(V5, non_minimal), Err(Error::NonMinimalVariableInt));
+        // Encoding an empty set writes the single 0 and no more.
+        assert!(PublishProperties::default().is_empty());
+        assert_eq!(PublishProperties::default().len(), 0_usize);
+    }
+
+    #[cfg(feature = "arbitrary")]
+    proptest::proptest! {
+        /// The fast paths agree with the general ones: `is_empty` is `len() == 0`, and a PUBLISH decodes to the
+        /// properties the general decoder reads from its property block, empty or not.
+        #[test]
+        fn fast_paths_agree(props in crate::testing::arb_publish_properties()) {
+            let len = props.len();
+            proptest::prop_assert_eq!(props.is_empty(), len == 0);
+            let p = Publish::new(TopicName::from_static("t"), "x")
+                .qos(QoS::AtLeastOnce, id(1))
+                .properties(props.clone());
+            let mut wire = BytesMut::new();
+            p.encode(V5, &mut wire).unwrap();
+            // Fixed header (2 bytes here), topic (3) and packet id (2) come before the property block.
+            let skip = if wire.len() > 129 { 3 } else { 2 } + 3 + 2;
+            let mut r = Reader::new(wire.clone().freeze().slice(skip..), PacketType::Publish);
+            let general = PublishProperties::decode(&mut r).unwrap();
+            proptest::prop_assert_eq!(&general, &props);
+            proptest::prop_assert_eq!(&r.rest()[..], b"x");
+            let Packet::Publish(decoded) = Packet::decode_frame(V5, wire.freeze()).unwrap() else {
+                panic!("not a publish")
+            };
+            proptest::prop_assert_eq!(decoded.properties, general);
+        }
     }
 
     #[test]
