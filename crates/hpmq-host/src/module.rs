@@ -120,10 +120,10 @@ impl LoadedModule {
 
     /// Returns a healthy instance for reuse (dropped if enough are idle already).
     pub(crate) fn checkin(&self, instance: Instance) {
-        if let Ok(mut p) = self.pool.lock() {
-            if p.len() < self.limits.max_idle_instances {
-                p.push(instance);
-            }
+        if let Ok(mut p) = self.pool.lock()
+            && p.len() < self.limits.max_idle_instances
+        {
+            p.push(instance);
         }
     }
 }

@@ -21,9 +21,11 @@ pub fn spins(msg: &Message, _ctx: &Context) -> Result<Action> {
 /// Tries to allocate and touch 1 GiB.
 #[hpmq::upstream]
 pub fn memory_bomb(_msg: &Message, _ctx: &Context) -> Result<Action> {
-    let mut v: Vec<u8> = Vec::with_capacity(1 << 30);
+    // black_box keeps the optimiser from eliding the allocation.
+    let mut v: Vec<u8> = std::hint::black_box(Vec::with_capacity(std::hint::black_box(1 << 30)));
     v.resize(1 << 30, 1);
-    Ok(Action::publish(Message::new("big", vec![v[12345]])))
+    let v = std::hint::black_box(v);
+    Ok(Action::publish(Message::new("big", vec![v.get(12345).copied().unwrap_or(0)])))
 }
 
 /// Returns a 16 MiB payload, above the host's output cap.
@@ -32,12 +34,12 @@ pub fn huge_output(msg: &Message, _ctx: &Context) -> Result<Action> {
     Ok(Action::publish(Message::new(msg.topic.clone(), vec![7u8; 16 << 20])))
 }
 
-/// Publishes a million tiny messages, above the host's per-call message cap.
+/// Publishes a hundred thousand tiny messages, above the host's per-call message cap.
 #[hpmq::upstream]
 pub fn flood(msg: &Message, _ctx: &Context) -> Result<Action> {
     Ok(Action::Publish(vec![
         Message::new(msg.topic.clone(), Vec::new());
-        1_000_000
+        100_000
     ]))
 }
 

@@ -1,6 +1,7 @@
 //! Shared by the integration tests: builds the guest workspace (once per test binary) and loads its modules.
 
-#![allow(dead_code)]
+// Test support: failing loudly is the point.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 use std::process::Command;
