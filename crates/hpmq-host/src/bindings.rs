@@ -2,13 +2,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use mqtt_codec::{TopicFilter, TopicName};
+use mqtt_codec::{SubscriptionOptions, TopicFilter, TopicName};
+use mqtt_router::Router;
 
 use crate::config::FailurePolicy;
 use crate::history::History;
 use crate::module::ModuleSlot;
 use crate::state::FunctionInfo;
-use crate::{Direction, FunctionRef};
+use crate::{Direction, Error, FunctionRef};
 
 /// A binding to add with [`crate::Runtime::bind`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,34 +74,60 @@ pub(crate) struct Bound {
     pub(crate) steps: Vec<Step>,
 }
 
-/// The immutable table of bindings; replaced as a whole (copy-on-write) when bindings change.
+/// The immutable table of bindings; rebuilt as a whole (copy-on-write) when bindings change, so lookups
+/// never wait for a writer.
 ///
-/// Lookup is a linear scan with `TopicFilter::matches`, in binding order. It is the one place to switch to
-/// `mqtt-router`'s trie once that crate's API is available on this branch.
+/// Filters are matched with `mqtt-router`'s trie (one router per direction, each binding subscribed under
+/// its id), so bindings follow exactly the broker's matching rules, including `$`-topics not matching a
+/// leading wildcard.
 #[derive(Default)]
 pub(crate) struct Bindings {
+    /// In the order they were added (ascending id).
     pub(crate) all: Vec<Arc<Bound>>,
+    upstream: Router<u64>,
+    downstream: Router<u64>,
 }
 
 impl Bindings {
-    /// The bindings of `direction` whose filter matches `topic`, in the order they were added.
-    pub(crate) fn matching<'a>(
-        &'a self,
-        direction: Direction,
-        topic: &'a TopicName,
-    ) -> impl Iterator<Item = &'a Arc<Bound>> + 'a {
-        self.all
-            .iter()
-            .filter(move |b| b.spec.direction == direction && b.spec.filter.matches(topic))
+    /// Builds the table for `all`, which must be in ascending id order.
+    pub(crate) fn new(all: Vec<Arc<Bound>>) -> Result<Self, Error> {
+        let mut upstream = Router::new();
+        let mut downstream = Router::new();
+        for b in &all {
+            let router = match b.spec.direction {
+                Direction::Upstream => &mut upstream,
+                Direction::Downstream => &mut downstream,
+            };
+            router
+                .subscribe(b.id.0, &b.spec.filter, SubscriptionOptions::default(), None)
+                .map_err(|e| Error::Config(format!("binding filter `{}`: {e}", b.spec.filter)))?;
+        }
+        Ok(Bindings {
+            all,
+            upstream,
+            downstream,
+        })
     }
 
-    /// Whether any binding uses `module`'s function `function` (or any function of `module`, if `None`).
-    pub(crate) fn uses(&self, module: &str, function: Option<&str>) -> bool {
-        self.all.iter().any(|b| {
-            b.spec
-                .chain
-                .iter()
-                .any(|f| f.module == module && function.is_none_or(|name| f.function == name))
-        })
+    /// The bindings of `direction` whose filter matches `topic`, in the order they were added.
+    pub(crate) fn matching(&self, direction: Direction, topic: &TopicName) -> Vec<&Arc<Bound>> {
+        let router = match direction {
+            Direction::Upstream => &self.upstream,
+            Direction::Downstream => &self.downstream,
+        };
+        let mut ids: Vec<u64> = Vec::new();
+        router.visit(topic, None, |m| ids.push(*m.client));
+        ids.sort_unstable();
+        ids.iter()
+            .filter_map(|id| {
+                let i = self.all.binary_search_by_key(id, |b| b.id.0).ok()?;
+                self.all.get(i)
+            })
+            .collect()
+    }
+
+    /// Whether any binding uses any function of `module`.
+    pub(crate) fn uses_module(&self, module: &str) -> bool {
+        self.all.iter().any(|b| b.spec.chain.iter().any(|f| f.module == module))
     }
 }

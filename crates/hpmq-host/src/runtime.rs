@@ -246,7 +246,7 @@ impl Runtime {
     /// Unloads a module that no binding uses.
     pub fn unload_module(&self, name: &str) -> Result<(), Error> {
         let _admin = lock(&self.admin);
-        if self.bindings_snapshot().uses(name, None) {
+        if self.bindings_snapshot().uses_module(name) {
             return Err(Error::ModuleInUse(name.to_owned()));
         }
         let mut modules = self.modules.write().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -259,6 +259,12 @@ impl Runtime {
     /// Adds a binding after the existing ones. Every function must be loaded; for hpmq-sdk modules it must
     /// also be exported and declared for the binding's direction.
     pub fn bind(&self, binding: Binding) -> Result<BindingId, Error> {
+        if binding.filter.is_shared() {
+            return Err(Error::Config(format!(
+                "binding filter `{}`: shared subscriptions pick one subscriber and make no sense for functions",
+                binding.filter
+            )));
+        }
         let _admin = lock(&self.admin);
         let mut steps = Vec::with_capacity(binding.chain.len());
         for f in &binding.chain {
@@ -292,7 +298,7 @@ impl Runtime {
             spec: binding,
             steps,
         }));
-        self.set_bindings(Bindings { all });
+        self.set_bindings(Bindings::new(all)?);
         Ok(id)
     }
 
@@ -302,7 +308,12 @@ impl Runtime {
         let current = self.bindings_snapshot();
         let all: Vec<Arc<Bound>> = current.all.iter().filter(|b| b.id != id).cloned().collect();
         let removed = all.len() != current.all.len();
-        self.set_bindings(Bindings { all });
+        // Removing a binding cannot make the remaining filters invalid; on the impossible error the old
+        // table stays.
+        match Bindings::new(all) {
+            Ok(table) => self.set_bindings(table),
+            Err(_) => return false,
+        }
         removed
     }
 

@@ -369,3 +369,21 @@ fn runtime_from_a_toml_file() {
     assert!(matches!(missing, Err(Error::Io { .. })));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn bindings_follow_the_broker_matching_rules() {
+    let rt = rt();
+    bind(&rt, Direction::Upstream, "#", &["fan_out"]);
+    // A leading wildcard does not match `$`-topics [MQTT-4.7.2-1]: the message passes untouched.
+    let p = rt.process(Direction::Upstream, msg("$SYS/x", "a,b"), &ctx());
+    assert_eq!(topics(&p), ["$SYS/x"]);
+    bind(&rt, Direction::Upstream, "$SYS/#", &["fan_out"]);
+    let p = rt.process(Direction::Upstream, msg("$SYS/x", "a,b"), &ctx());
+    assert_eq!(topics(&p), ["$SYS/x/0", "$SYS/x/1"]);
+    let shared = Binding::new(
+        Direction::Upstream,
+        TopicFilter::try_from("$share/g/a").unwrap(),
+        vec![f("fan_out")],
+    );
+    assert!(matches!(rt.bind(shared), Err(Error::Config(_))));
+}

@@ -25,7 +25,10 @@ pub fn memory_bomb(_msg: &Message, _ctx: &Context) -> Result<Action> {
     let mut v: Vec<u8> = std::hint::black_box(Vec::with_capacity(std::hint::black_box(1 << 30)));
     v.resize(1 << 30, 1);
     let v = std::hint::black_box(v);
-    Ok(Action::publish(Message::new("big", vec![v.get(12345).copied().unwrap_or(0)])))
+    Ok(Action::publish(Message::new(
+        "big",
+        vec![v.get(12345).copied().unwrap_or(0)],
+    )))
 }
 
 /// Returns a 16 MiB payload, above the host's output cap.
