@@ -309,6 +309,7 @@ mod tests {
                 username: "alice".into(),
                 password_hash: hash,
             }],
+            authorize_function: None,
         });
         assert_eq!(users.authenticate(Some("alice"), Some(b"s3cret")), Ok(()));
         assert_eq!(

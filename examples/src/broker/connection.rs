@@ -77,25 +77,18 @@ pub(crate) async fn handle(shared: Arc<Shared>, stream: TcpStream, peer: SocketA
         }
     }
 
-    let mut connect = connect;
     let mut assigned = None;
     if connect.client_id.as_str().is_empty() {
-        // v5 always may get an assigned id; 3.1.1 only with Clean Session [MQTT-3.1.3-8], which the session
-        // enforces when it sees the empty id.
+        // v5 always may get an assigned id; 3.1.1 only with Clean Session [MQTT-3.1.3-8]. The session puts
+        // it in CONNACK (v5 Assigned Client Identifier) when the CONNECT's id is empty.
         if connect.protocol_version == ProtocolVersion::V5 || connect.clean_start {
-            let id = format!("hpmq-{:016x}", shared.next_key() ^ random_bits());
-            if let Ok(id) = ByteStr::try_from(id) {
-                connect.client_id = id.clone();
-                if connect.protocol_version == ProtocolVersion::V5 {
-                    assigned = Some(id);
-                }
-            }
+            assigned = ByteStr::try_from(format!("hpmq-{:016x}", shared.next_key() ^ random_bits())).ok();
         } else {
             refuse(&shared, framed, connect, ReasonCode::ClientIdentifierNotValid).await;
             return;
         }
     }
-    let client_id: Arc<str> = Arc::from(connect.client_id.as_str());
+    let client_id: Arc<str> = Arc::from(assigned.as_ref().unwrap_or(&connect.client_id).as_str());
     let client = ClientInfo {
         client_id: client_id.to_string(),
         username,
