@@ -200,7 +200,7 @@ struct SessionTask {
     info: ClientInfo,
     session: ServerSession,
     conn: Option<Framed<TcpStream, MqttCodec>>,
-    /// Keeps the connection counted while `conn` is open.
+    /// The client id the broker assigned to the pending CONNECT, for its CONNACK.
     assigned: Option<ByteStr>,
     routing: Routing,
     /// Whether this session counts in `clients_connected`.
@@ -495,7 +495,7 @@ impl SessionTask {
                 QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
                 QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
             });
-            // Retained messages: never for shared subscriptions [MQTT-3.8.4-?], else per Retain Handling
+            // Retained messages: never for shared subscriptions, else per Retain Handling
             // [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11].
             let send = !wanted.filter.is_shared()
                 && match options.retain_handling {
