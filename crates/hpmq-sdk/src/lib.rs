@@ -1,1 +1,81 @@
-//! Guest SDK for hpmq message functions (work in progress: issue 5).
+//! Guest SDK for hpmq message functions.
+//!
+//! Write a plain Rust function, mark it [`upstream`] (device → broker publishes, before routing) or
+//! [`downstream`] (broker → subscriber deliveries), build the crate for `wasm32-unknown-unknown`, and a broker
+//! built with `hpmq-host` runs it on every message its binding matches. Depend on this crate under the name
+//! `hpmq` (`hpmq = { package = "hpmq-sdk", ... }`): the macros refer to it by that name.
+//!
+//! Two signatures are accepted. The typed form sees and changes everything:
+//!
+//! ```
+//! # extern crate hpmq_sdk as hpmq;
+//! use hpmq::anyhow::Result;
+//! use hpmq::{Action, Context, Message, QoS};
+//!
+//! /// Moves `raw/...` readings under `site/...` at QoS 1 and tags them with the sending client.
+//! #[hpmq::upstream]
+//! fn rewrite(msg: &Message, ctx: &Context) -> Result<Action> {
+//!     let Some(rest) = msg.topic.strip_prefix("raw/") else { return Ok(Action::Forward) };
+//!     let mut out = msg.clone();
+//!     out.topic = format!("site/{rest}");
+//!     out.qos = QoS::AtLeastOnce;
+//!     out.user_properties.push(("client".into(), ctx.client_id.clone()));
+//!     Ok(Action::Publish(vec![out]))
+//! }
+//!
+//! // The function stays an ordinary Rust function, so it unit-tests natively.
+//! let ctx = Context::for_test("dev-1");
+//! let Action::Publish(out) = rewrite(&Message::new("raw/t", b"21.5".to_vec()), &ctx).unwrap() else { panic!() };
+//! assert_eq!(out[0].topic, "site/t");
+//! assert_eq!(out[0].user_properties, [("client".to_string(), "dev-1".to_string())]);
+//! ```
+//!
+//! The seed project's form compiles unchanged:
+//!
+//! ```
+//! # extern crate hpmq_sdk as hpmq;
+//! use hpmq::anyhow::Result;
+//! use hpmq::HandResult;
+//! use std::collections::HashMap;
+//!
+//! #[hpmq::upstream]
+//! fn custom_local_publish(
+//!     topic: String,
+//!     payload: &[u8],
+//!     his_payload: Option<Vec<u8>>,
+//!     _context: HashMap<String, String>,
+//! ) -> Result<HandResult> {
+//!     if his_payload.as_deref() == Some(payload) {
+//!         return Ok(HandResult::Discard);
+//!     }
+//!     Ok(HandResult::Transmit((topic.into_bytes(), payload.to_vec())))
+//! }
+//! # assert!(matches!(custom_local_publish("a".into(), b"x", Some(b"x".to_vec()), HashMap::new()), Ok(HandResult::Discard)));
+//! ```
+
+#[doc(hidden)]
+pub mod __private;
+mod action;
+mod context;
+pub mod host;
+mod message;
+
+pub use action::{Action, HandResult};
+pub use context::Context;
+pub use hpmq_abi::{Direction, LogLevel};
+pub use hpmq_macros::{downstream, upstream};
+pub use message::{Message, QoS};
+
+/// Re-exported so `use hpmq::anyhow::Result;` works in guest code without a separate dependency.
+pub use anyhow;
+
+/// The waPC guest library the generated code uses, for authors who want to register handlers by hand.
+#[cfg(target_arch = "wasm32")]
+pub use wapc_guest;
+
+/// Kept for source compatibility with the seed project; it expands to nothing, because `#[upstream]` and
+/// `#[downstream]` register their functions themselves.
+#[macro_export]
+macro_rules! sdk_init {
+    () => {};
+}

@@ -1,0 +1,81 @@
+//! The binary encoding spoken between the hpmq host and its waPC guests.
+//!
+//! Both sides compile this crate, so the layout is defined exactly once. It is deliberately small:
+//! little-endian varint lengths, raw bytes, one flag byte per message. Decoding never panics and never
+//! allocates more than the input justifies, because on the host the input is whatever a guest wrote.
+//!
+//! ```
+//! use hpmq_abi::{Direction, MessageView, RequestView, Response, decode_request, encode_request};
+//!
+//! let mut buf = Vec::new();
+//! let request = RequestView {
+//!     direction: Direction::Upstream,
+//!     protocol_version: 5,
+//!     message: MessageView { topic: b"a/b", payload: b"21.5", qos: 1, retain: false, user_properties: Vec::new() },
+//!     his_payload: None,
+//!     client_id: b"dev-1",
+//!     username: Some(b"alice"),
+//!     peer_addr: None,
+//! };
+//! encode_request(&request, &mut buf);
+//! assert_eq!(decode_request(&buf).unwrap(), request);
+//!
+//! let mut out = Vec::new();
+//! Response::Discard.encode(&mut out);
+//! assert_eq!(Response::decode(&out, &Default::default()).unwrap(), Response::Discard);
+//! ```
+
+mod error;
+mod host_call;
+mod message;
+mod reader;
+mod request;
+mod response;
+
+pub use error::DecodeError;
+pub use host_call::{
+    HOST_BINDING, KV_NAMESPACE, LOG_NAMESPACE, LogLevel, OP_KV_DELETE, OP_KV_GET, OP_KV_SET, OP_TIME_NOW,
+    TIME_NAMESPACE, decode_kv_set, encode_kv_set,
+};
+pub use message::{MessageView, UserProperties, encode_message};
+pub use request::{RequestView, decode_request, encode_request};
+pub use response::{DecodeLimits, Response};
+
+/// The layout version written first in every request and response.
+pub const VERSION: u8 = 1;
+
+/// Where a message is travelling when a function sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Device → broker publishes, before routing.
+    Upstream,
+    /// Broker → subscriber (or bridge) deliveries, after routing.
+    Downstream,
+}
+
+impl Direction {
+    /// The byte this direction is encoded as.
+    pub fn to_byte(self) -> u8 {
+        match self {
+            Direction::Upstream => 0,
+            Direction::Downstream => 1,
+        }
+    }
+
+    /// Parses an encoded direction.
+    pub fn from_byte(b: u8) -> Result<Self, DecodeError> {
+        match b {
+            0 => Ok(Direction::Upstream),
+            1 => Ok(Direction::Downstream),
+            other => Err(DecodeError::BadDirection(other)),
+        }
+    }
+
+    /// `"upstream"` or `"downstream"`, as the seed-style `context` map carries it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Upstream => "upstream",
+            Direction::Downstream => "downstream",
+        }
+    }
+}

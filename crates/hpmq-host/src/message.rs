@@ -1,0 +1,59 @@
+//! The message and context types a broker fills in for each call.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use mqtt_codec::{ByteStr, QoS, TopicName};
+
+/// An application message on its way through the functions: what a PUBLISH carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The topic name.
+    pub topic: TopicName,
+    /// The payload (a cheap view; the host copies it into the guest only for the call).
+    pub payload: Bytes,
+    /// The QoS.
+    pub qos: QoS,
+    /// The retain flag.
+    pub retain: bool,
+    /// MQTT v5 user properties, in order.
+    pub user_properties: Vec<(ByteStr, ByteStr)>,
+}
+
+impl Message {
+    /// A QoS 0, non-retained message without properties.
+    pub fn new(topic: TopicName, payload: impl Into<Bytes>) -> Self {
+        Message {
+            topic,
+            payload: payload.into(),
+            qos: QoS::AtMostOnce,
+            retain: false,
+            user_properties: Vec::new(),
+        }
+    }
+}
+
+/// Who a message belongs to: the publishing client upstream, the receiving client downstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// The MQTT client identifier.
+    pub client_id: String,
+    /// The username from CONNECT.
+    pub username: Option<String>,
+    /// The client's address, if the transport has one.
+    pub peer_addr: Option<SocketAddr>,
+    /// MQTT protocol level: 4 (3.1.1) or 5.
+    pub protocol_version: u8,
+}
+
+impl Context {
+    /// A context for `client_id` speaking MQTT 5, with no username or address.
+    pub fn new(client_id: impl Into<String>) -> Self {
+        Context {
+            client_id: client_id.into(),
+            username: None,
+            peer_addr: None,
+            protocol_version: 5,
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! A compiled module, its pool of idle instances, and the slot that lets a reload swap it atomically.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use wasmtime::{Engine, ExternType, InstancePre, Linker, Module};
+
+use crate::Direction;
+use crate::config::Limits;
+use crate::error::{CallFailure, Error};
+use crate::wapc::{HostState, Instance, WAPC_IMPORTS, WAPC_MODULE};
+
+const UPSTREAM_PREFIX: &str = "__hpmq_upstream_";
+const DOWNSTREAM_PREFIX: &str = "__hpmq_downstream_";
+
+/// A compiled, validated module. Immutable once built; a reload builds a new one.
+pub(crate) struct LoadedModule {
+    pub(crate) name: Arc<str>,
+    pre: InstancePre<HostState>,
+    init_exports: Vec<String>,
+    /// Functions an hpmq-sdk guest declares (name → direction); empty for a plain waPC guest, whose handlers
+    /// are registered at run time and cannot be listed.
+    pub(crate) declared: BTreeMap<String, Direction>,
+    pool: Mutex<Vec<Instance>>,
+    limits: Arc<Limits>,
+}
+
+impl LoadedModule {
+    /// Compiles and checks `bytes`, then instantiates once to prove the module initialises. The instance is
+    /// kept as the first idle one.
+    pub(crate) fn build(
+        engine: &Engine,
+        linker: &Linker<HostState>,
+        limits: &Arc<Limits>,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<Self, Error> {
+        let module = Module::new(engine, bytes).map_err(|e| Error::Compile {
+            module: name.to_owned(),
+            reason: format!("{e:#}"),
+        })?;
+        for import in module.imports() {
+            if import.module() != WAPC_MODULE || !WAPC_IMPORTS.contains(&import.name()) {
+                return Err(Error::UnsupportedImport {
+                    module: name.to_owned(),
+                    import_module: import.module().to_owned(),
+                    import_name: import.name().to_owned(),
+                });
+            }
+        }
+        let mut init_exports = Vec::new();
+        let mut declared = BTreeMap::new();
+        let mut has_guest_call = false;
+        for export in module.exports() {
+            let export_name = export.name();
+            let is_nullary =
+                matches!(export.ty(), ExternType::Func(ref f) if f.params().len() == 0 && f.results().len() == 0);
+            match export_name {
+                "__guest_call" => has_guest_call = true,
+                "_start" | "wapc_init" if is_nullary => init_exports.push(export_name.to_owned()),
+                _ => {
+                    let (function, direction) = if let Some(f) = export_name.strip_prefix(UPSTREAM_PREFIX) {
+                        (f, Direction::Upstream)
+                    } else if let Some(f) = export_name.strip_prefix(DOWNSTREAM_PREFIX) {
+                        (f, Direction::Downstream)
+                    } else {
+                        continue;
+                    };
+                    if is_nullary {
+                        declared.insert(function.to_owned(), direction);
+                        init_exports.push(export_name.to_owned());
+                    }
+                }
+            }
+        }
+        if !has_guest_call {
+            return Err(Error::Init {
+                module: name.to_owned(),
+                reason: "no `__guest_call` export: not a waPC module".into(),
+            });
+        }
+        // `_start` before `wapc_init` before the hpmq registrations, as waPC hosts do.
+        init_exports.sort_by_key(|n| match n.as_str() {
+            "_start" => 0,
+            "wapc_init" => 1,
+            _ => 2,
+        });
+        let pre = linker.instantiate_pre(&module).map_err(|e| Error::Init {
+            module: name.to_owned(),
+            reason: format!("{e:#}"),
+        })?;
+        let loaded = LoadedModule {
+            name: Arc::from(name),
+            pre,
+            init_exports,
+            declared,
+            pool: Mutex::new(Vec::new()),
+            limits: Arc::clone(limits),
+        };
+        let first = loaded.instantiate().map_err(|f| Error::Init {
+            module: name.to_owned(),
+            reason: f.to_string(),
+        })?;
+        loaded.checkin(first);
+        Ok(loaded)
+    }
+
+    fn instantiate(&self) -> Result<Instance, CallFailure> {
+        Instance::new(&self.pre, &self.limits, &self.name, &self.init_exports)
+    }
+
+    /// Takes an idle instance, or creates one.
+    pub(crate) fn checkout(&self) -> Result<Instance, CallFailure> {
+        let idle = self.pool.lock().ok().and_then(|mut p| p.pop());
+        match idle {
+            Some(i) => Ok(i),
+            None => self.instantiate().map_err(|f| CallFailure::Instantiate(f.to_string())),
+        }
+    }
+
+    /// Returns a healthy instance for reuse (dropped if enough are idle already).
+    pub(crate) fn checkin(&self, instance: Instance) {
+        if let Ok(mut p) = self.pool.lock()
+            && p.len() < self.limits.max_idle_instances
+        {
+            p.push(instance);
+        }
+    }
+}
+
+/// The current version of one named module. Callers clone the `Arc` and run on that version, so a reload
+/// never changes the module under a running call; the old version is freed when its last call returns.
+pub(crate) struct ModuleSlot {
+    current: RwLock<Arc<LoadedModule>>,
+}
+
+impl ModuleSlot {
+    pub(crate) fn new(module: LoadedModule) -> Self {
+        ModuleSlot {
+            current: RwLock::new(Arc::new(module)),
+        }
+    }
+
+    pub(crate) fn current(&self) -> Arc<LoadedModule> {
+        match self.current.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    pub(crate) fn replace(&self, module: LoadedModule) {
+        let new = Arc::new(module);
+        match self.current.write() {
+            Ok(mut g) => *g = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+    }
+}
