@@ -1,0 +1,177 @@
+//! A new TCP connection up to its CONNECT: connect timeout, connection cap, authentication, client id
+//! assignment, then handing it to the session registered under the client id.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use mqtt_codec::{ByteStr, Connect, MqttCodec, Packet, ProtocolVersion, ReasonCode};
+use mqtt_session::{Event, ServerSession};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+use super::auth::ClientInfo;
+use super::session::{self, Attach, ConnectionGuard, Control};
+use super::{SessionHandle, Shared, lock};
+
+/// Serves one accepted socket until it belongs to a session (or is refused).
+pub(crate) async fn handle(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    let limits = &shared.config.limits;
+    let mut framed = Framed::new(
+        stream,
+        MqttCodec::server_with_max_packet_size(limits.max_packet_size as usize),
+    );
+    let timeout = Duration::from_millis(limits.connect_timeout_ms);
+    let connect = tokio::select! {
+        first = tokio::time::timeout(timeout, framed.next()) => match first {
+            Ok(Some(Ok(Packet::Connect(connect)))) => connect,
+            Ok(Some(Ok(other))) => {
+                // Anything else first is a protocol error [MQTT-3.1.0-1]: let a fresh session say so.
+                refuse_with(&shared, framed, |s, now| {
+                    let _ = s.handle_packet(now, other);
+                })
+                .await;
+                return;
+            }
+            Ok(Some(Err(error))) => {
+                tracing::debug!(%peer, %error, "malformed CONNECT");
+                refuse_with(&shared, framed, |s, now| s.handle_decode_error(now, &error)).await;
+                return;
+            }
+            Ok(None) => return,
+            Err(_) => {
+                tracing::debug!(%peer, "no CONNECT within the connect timeout; closed");
+                return;
+            }
+        },
+        () = shared.shutdown.notified() => return,
+    };
+
+    let Some(guard) = ConnectionGuard::acquire(&shared) else {
+        tracing::warn!(%peer, max = limits.max_connections, "connection cap reached; CONNECT refused");
+        refuse(&shared, framed, connect, ReasonCode::QuotaExceeded).await;
+        return;
+    };
+
+    let username = connect.username.as_ref().map(|u| u.as_str().to_owned());
+    let password = connect.password.clone();
+    let auth = {
+        let shared = Arc::clone(&shared);
+        let username = username.clone();
+        // Argon2 takes tens of milliseconds of CPU by design: keep it off the reactor.
+        tokio::task::spawn_blocking(move || shared.users.authenticate(username.as_deref(), password.as_deref())).await
+    };
+    match auth {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::info!(%peer, user = username.as_deref(), %error, "authentication failed");
+            refuse(&shared, framed, connect, error.reason_code()).await;
+            return;
+        }
+        Err(error) => {
+            tracing::error!(%error, "authentication task failed");
+            refuse(&shared, framed, connect, ReasonCode::ServerUnavailable).await;
+            return;
+        }
+    }
+
+    let mut connect = connect;
+    let mut assigned = None;
+    if connect.client_id.as_str().is_empty() {
+        // v5 always may get an assigned id; 3.1.1 only with Clean Session [MQTT-3.1.3-8], which the session
+        // enforces when it sees the empty id.
+        if connect.protocol_version == ProtocolVersion::V5 || connect.clean_start {
+            let id = format!("hpmq-{:016x}", shared.next_key() ^ random_bits());
+            if let Ok(id) = ByteStr::try_from(id) {
+                connect.client_id = id.clone();
+                if connect.protocol_version == ProtocolVersion::V5 {
+                    assigned = Some(id);
+                }
+            }
+        } else {
+            refuse(&shared, framed, connect, ReasonCode::ClientIdentifierNotValid).await;
+            return;
+        }
+    }
+    let client_id: Arc<str> = Arc::from(connect.client_id.as_str());
+    let client = ClientInfo {
+        client_id: client_id.to_string(),
+        username,
+        peer_addr: Some(peer),
+        protocol_version: match connect.protocol_version {
+            ProtocolVersion::V5 => 5,
+            _ => 4,
+        },
+    };
+    let attach = Box::new(Attach {
+        framed,
+        connect,
+        client,
+        assigned,
+        guard,
+    });
+    let mut registry = lock(&shared.sessions);
+    attach_to(&shared, &mut registry, client_id, attach);
+}
+
+/// Gives the connection to the live session of its client id, or to a new one.
+pub(crate) fn attach_to(
+    shared: &Arc<Shared>,
+    registry: &mut HashMap<Arc<str>, SessionHandle>,
+    client_id: Arc<str>,
+    attach: Box<Attach>,
+) {
+    let attach = match registry.get(&client_id) {
+        Some(handle) => match handle.control.send(Control::Attach(attach)) {
+            Ok(()) => return,
+            // The session task is ending: start a new session with the connection.
+            Err(tokio::sync::mpsc::error::SendError(Control::Attach(attach))) => attach,
+            Err(_) => return,
+        },
+        None => attach,
+    };
+    let session = ServerSession::new(shared.server_config.clone());
+    session::spawn(shared, registry, client_id, session, Some(attach));
+}
+
+/// Answers a CONNECT with a refusal (CONNACK with `reason`, mapped to a 3.1.1 return code) and closes.
+async fn refuse(shared: &Shared, framed: Framed<TcpStream, MqttCodec>, connect: Box<Connect>, reason: ReasonCode) {
+    refuse_with(shared, framed, |s, now| {
+        let _ = s.handle_packet(now, Packet::Connect(connect));
+        while let Some(event) = s.poll_event() {
+            if let Event::Connect(_) = event {
+                let _ = s.reject(now, reason);
+            }
+        }
+    })
+    .await;
+}
+
+/// Runs a throwaway session over the connection for one step and writes what it answers.
+async fn refuse_with(
+    shared: &Shared,
+    mut framed: Framed<TcpStream, MqttCodec>,
+    step: impl FnOnce(&mut ServerSession, Instant),
+) {
+    let mut s = ServerSession::new(shared.server_config.clone());
+    step(&mut s, Instant::now());
+    let write = async {
+        while let Some(packet) = s.poll_transmit() {
+            framed.feed(packet).await?;
+        }
+        SinkExt::<Packet>::flush(&mut framed).await?;
+        Ok::<(), mqtt_codec::Error>(())
+    };
+    let limit = Duration::from_millis(shared.config.limits.write_timeout_ms.max(1));
+    let _ = tokio::time::timeout(limit, write).await;
+}
+
+/// A little entropy so assigned ids are not guessable from the connection count alone.
+fn random_bits() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.finish()
+}

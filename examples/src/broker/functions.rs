@@ -1,0 +1,191 @@
+//! The broker's side of `hpmq-host`: runs bound functions on messages, off the async reactor, and
+//! reloads modules on demand.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hpmq_host::{Context, Direction, FunctionRef, Runtime, RuntimeConfig};
+use mqtt_codec::properties::UserProperty;
+use mqtt_session::Message;
+
+use super::auth::{Action, Authorizer, ClientInfo};
+
+/// The loaded function modules and bindings.
+pub struct Functions {
+    runtime: Arc<Runtime>,
+    modules: Vec<(String, PathBuf)>,
+    upstream: bool,
+    downstream: bool,
+}
+
+impl std::fmt::Debug for Functions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Functions")
+            .field("modules", &self.modules)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Functions {
+    /// Loads every module and binding of `config`; relative paths resolve against `base_dir`.
+    pub fn load(config: &RuntimeConfig, base_dir: &std::path::Path) -> Result<Self, hpmq_host::Error> {
+        let runtime = Runtime::from_config(config, base_dir)?;
+        let has = |d: hpmq_host::DirectionName| config.bindings.iter().any(|b| b.direction == d);
+        Ok(Functions {
+            runtime: Arc::new(runtime),
+            modules: config
+                .modules
+                .iter()
+                .map(|m| (m.name.clone(), base_dir.join(&m.path)))
+                .collect(),
+            upstream: has(hpmq_host::DirectionName::Upstream),
+            downstream: has(hpmq_host::DirectionName::Downstream),
+        })
+    }
+
+    /// The runtime, for calls outside the bindings.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Re-reads every module file and swaps it in; calls in progress finish on the old version. Stops at the
+    /// first module that fails (it and the following ones keep their current version).
+    pub fn reload(&self) -> Result<usize, hpmq_host::Error> {
+        for (name, path) in &self.modules {
+            self.runtime.load_module_file(name, path)?;
+        }
+        Ok(self.modules.len())
+    }
+
+    /// Runs `message` through the bindings of `direction` and returns what to route or deliver. Without
+    /// bindings in that direction the message comes back untouched at no cost. Guest calls run on tokio's
+    /// blocking pool: a call may take up to the configured deadline, which must not stall the reactor
+    /// threads that serve every other connection.
+    pub async fn process(&self, direction: Direction, message: Message, client: &ClientInfo) -> Vec<Message> {
+        let bound = match direction {
+            Direction::Upstream => self.upstream,
+            Direction::Downstream => self.downstream,
+        };
+        if !bound {
+            return vec![message];
+        }
+        let runtime = Arc::clone(&self.runtime);
+        let ctx = Context {
+            client_id: client.client_id.clone(),
+            username: client.username.clone(),
+            peer_addr: client.peer_addr,
+            protocol_version: client.protocol_version,
+        };
+        let input = to_host(&message);
+        let processed = match tokio::task::spawn_blocking(move || runtime.process(direction, input, &ctx)).await {
+            Ok(processed) => processed,
+            Err(e) => {
+                tracing::error!(error = %e, "function call task failed; message dropped");
+                return Vec::new();
+            }
+        };
+        for error in &processed.errors {
+            tracing::warn!(%error, topic = message.topic.as_str(), "function call failed");
+        }
+        processed.messages.into_iter().map(|m| from_host(m, &message)).collect()
+    }
+}
+
+/// The message as the guest sees it.
+fn to_host(m: &Message) -> hpmq_host::Message {
+    hpmq_host::Message {
+        topic: m.topic.clone(),
+        payload: m.payload.clone(),
+        qos: m.qos,
+        retain: m.retain,
+        user_properties: m
+            .properties
+            .user_properties
+            .iter()
+            .map(|p| (p.name.clone(), p.value.clone()))
+            .collect(),
+    }
+}
+
+/// A guest's output, keeping the original's other properties (expiry, response topic, correlation data,
+/// content type) so request/response survives a rewrite.
+fn from_host(m: hpmq_host::Message, original: &Message) -> Message {
+    let mut out = original.clone();
+    out.topic = m.topic;
+    out.payload = m.payload;
+    out.qos = m.qos;
+    out.retain = m.retain;
+    out.properties.user_properties = m
+        .user_properties
+        .into_iter()
+        .map(|(name, value)| UserProperty { name, value })
+        .collect();
+    out
+}
+
+/// An authorize hook implemented by a guest function: the ACL decides first, then the function is called
+/// with a message on topic `$authorize/publish` or `$authorize/subscribe` whose payload is the topic name or
+/// filter, in the client's context. `Forward` (or `Publish`) allows, `Discard` or a failed call denies.
+pub struct GuestAuthorizer<A> {
+    /// Decides first; the guest is asked only when this allows.
+    pub inner: A,
+    /// The runtime holding the function.
+    pub runtime: Arc<Runtime>,
+    /// The function, `module::function`.
+    pub function: FunctionRef,
+}
+
+impl<A: Authorizer> Authorizer for GuestAuthorizer<A> {
+    fn authorize(&self, client: &ClientInfo, action: Action, topic: &str) -> bool {
+        if !self.inner.authorize(client, action, topic) {
+            return false;
+        }
+        let probe = match action {
+            Action::Publish => mqtt_codec::TopicName::from_static("$authorize/publish"),
+            Action::Subscribe => mqtt_codec::TopicName::from_static("$authorize/subscribe"),
+        };
+        let message = hpmq_host::Message::new(probe, bytes::Bytes::copy_from_slice(topic.as_bytes()));
+        let ctx = Context {
+            client_id: client.client_id.clone(),
+            username: client.username.clone(),
+            peer_addr: client.peer_addr,
+            protocol_version: client.protocol_version,
+        };
+        // Runs on the caller's thread: an authorize function is expected to be a short lookup, and the
+        // runtime's deadline bounds it.
+        match self
+            .runtime
+            .call(&self.function, Direction::Upstream, &message, &ctx, None)
+        {
+            Ok(hpmq_host::Decision::Discard) => false,
+            Ok(_) => true,
+            Err(error) => {
+                tracing::warn!(%error, function = %self.function, "authorize function failed; denied");
+                false
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mqtt_codec::{ByteStr, QoS, TopicName};
+
+    #[test]
+    fn host_round_trip_keeps_properties() {
+        let mut m = Message::new(TopicName::from_static("a/b"), "x", QoS::AtLeastOnce);
+        m.properties.response_topic = Some(TopicName::from_static("reply/1"));
+        m.properties.user_properties.push(UserProperty {
+            name: ByteStr::from_static("k"),
+            value: ByteStr::from_static("v"),
+        });
+        let mut h = to_host(&m);
+        assert_eq!(h.user_properties.len(), 1);
+        h.topic = TopicName::from_static("c");
+        let back = from_host(h, &m);
+        assert_eq!(back.topic.as_str(), "c");
+        assert_eq!(back.properties.response_topic, m.properties.response_topic);
+        assert_eq!(back.properties.user_properties, m.properties.user_properties);
+    }
+}

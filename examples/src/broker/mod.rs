@@ -1,0 +1,326 @@
+//! A complete MQTT 3.1.1/5.0 broker: a tokio listener, one task per client *session* driving
+//! [`mqtt_session::ServerSession`] over [`mqtt_codec::MqttCodec`], a shared [`mqtt_router::Router`] and
+//! retained store, and `hpmq-host` functions on the way in and out.
+//!
+//! Shape (read in this order):
+//! - [`config`]: the TOML file.
+//! - `connection`: accepts a socket, waits for CONNECT (with a timeout), enforces the connection cap and
+//!   authentication, then hands the connection to the session registered under the client id (takeover or
+//!   resume) or to a new session.
+//! - `session`: the task that owns one session for its whole life, connected or not. It reads packets,
+//!   routes publishes, answers subscribes (ACL, retained messages), delivers what the router sends it
+//!   (downstream functions first), queues while the client is away and runs the will and expiry timers.
+//! - [`auth`], [`functions`], [`sys`]: the decisions and counters the session task consults.
+//!
+//! Deliveries cross tasks through a bounded channel per session (its capacity is the per-client queue limit):
+//! a publisher never waits for a slow subscriber; a full channel drops the copy and counts it.
+
+pub mod auth;
+pub mod config;
+mod connection;
+pub mod functions;
+mod session;
+pub mod sys;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use mqtt_router::{RetainedStore, Router};
+use mqtt_session::{Message, SessionSnapshot};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, mpsc};
+use tokio_util::task::TaskTracker;
+
+pub use auth::{Acl, Action, Authorizer, ClientInfo};
+pub use config::{Config, ConfigError};
+pub use functions::Functions;
+pub use sys::Stats;
+
+/// Why the broker could not start or reload.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The listener could not bind.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The configured address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A function module failed to load, bind or reload.
+    #[error("functions: {0}")]
+    Functions(#[from] hpmq_host::Error),
+    /// The authorize hook names a function that is not `module::function`.
+    #[error("config field `auth.authorize_function`: {0}")]
+    AuthorizeFunction(String),
+}
+
+/// A router client: the session's key plus its delivery channel, so routing needs no registry lookup.
+#[derive(Clone, Debug)]
+pub(crate) struct ClientRef {
+    key: u64,
+    tx: mpsc::Sender<Message>,
+}
+
+impl PartialEq for ClientRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for ClientRef {}
+impl std::hash::Hash for ClientRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key.hash(state);
+    }
+}
+
+/// How the registry reaches a session task.
+pub(crate) struct SessionHandle {
+    key: u64,
+    control: mpsc::UnboundedSender<session::Control>,
+}
+
+/// Everything the tasks share.
+pub(crate) struct Shared {
+    config: Config,
+    server_config: mqtt_session::ServerConfig,
+    router: RwLock<Router<ClientRef>>,
+    retained: RwLock<RetainedStore<Message>>,
+    sessions: Mutex<HashMap<Arc<str>, SessionHandle>>,
+    /// Sessions saved by the graceful shutdown.
+    store: Mutex<Vec<SessionSnapshot>>,
+    users: auth::Users,
+    authorizer: Box<dyn Authorizer>,
+    functions: Option<Functions>,
+    stats: Stats,
+    connections: AtomicU64,
+    next_key: AtomicU64,
+    started: Instant,
+    tasks: TaskTracker,
+    shutdown: Notify,
+}
+
+impl Shared {
+    fn next_key(&self) -> u64 {
+        self.next_key.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Starts brokers.
+#[derive(Debug)]
+pub struct Broker;
+
+impl Broker {
+    /// Loads the functions, binds the listener and starts accepting connections.
+    pub async fn start(config: Config) -> Result<BrokerHandle, BrokerError> {
+        Broker::start_with(config, Vec::new(), None).await
+    }
+
+    /// Like [`Broker::start`], resuming the sessions in `saved` (returned by an earlier
+    /// [`BrokerHandle::shutdown`]) and, when given, deciding publish/subscribe permissions with `authorizer`
+    /// instead of the configured ACL.
+    pub async fn start_with(
+        config: Config,
+        saved: Vec<SessionSnapshot>,
+        authorizer: Option<Box<dyn Authorizer>>,
+    ) -> Result<BrokerHandle, BrokerError> {
+        config.validate()?;
+        let functions = if config.functions.modules.is_empty() && config.functions.bindings.is_empty() {
+            None
+        } else {
+            let (functions_config, base_dir) = (config.functions.clone(), config.base_dir.clone());
+            let loaded = tokio::task::spawn_blocking(move || Functions::load(&functions_config, &base_dir))
+                .await
+                .map_err(|e| BrokerError::AuthorizeFunction(format!("loader task failed: {e}")))??;
+            for m in &config.functions.modules {
+                tracing::info!(module = %m.name, path = %m.path.display(), "function module loaded");
+            }
+            Some(loaded)
+        };
+        let acl = Acl::new(config.acl.clone());
+        let authorizer: Box<dyn Authorizer> = match (authorizer, &config.auth.authorize_function, &functions) {
+            (Some(custom), _, _) => custom,
+            (None, Some(name), Some(f)) => Box::new(functions::GuestAuthorizer {
+                inner: acl,
+                runtime: Arc::clone(f.runtime()),
+                function: name
+                    .parse()
+                    .map_err(|e: hpmq_host::Error| BrokerError::AuthorizeFunction(e.to_string()))?,
+            }),
+            (None, Some(name), None) => {
+                return Err(BrokerError::AuthorizeFunction(format!(
+                    "`{name}` needs a module in [functions]"
+                )));
+            }
+            (None, None, _) => Box::new(acl),
+        };
+        let address = config.listener.address;
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| BrokerError::Bind { address, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| BrokerError::Bind { address, source })?;
+        let shared = Arc::new(Shared {
+            server_config: config.server_config(),
+            users: auth::Users::new(&config.auth),
+            router: RwLock::new(Router::new()),
+            retained: RwLock::new(RetainedStore::new()),
+            sessions: Mutex::new(HashMap::new()),
+            store: Mutex::new(Vec::new()),
+            authorizer,
+            functions,
+            stats: Stats::default(),
+            connections: AtomicU64::new(0),
+            next_key: AtomicU64::new(1),
+            started: Instant::now(),
+            tasks: TaskTracker::new(),
+            shutdown: Notify::new(),
+            config,
+        });
+        session::resume_stored(&shared, saved);
+        let accept = tokio::spawn(accept_loop(Arc::clone(&shared), listener));
+        let sys = tokio::spawn(sys_loop(Arc::clone(&shared)));
+        tracing::info!(%local_addr, "listening");
+        Ok(BrokerHandle {
+            shared,
+            local_addr,
+            accept,
+            sys,
+        })
+    }
+}
+
+/// A running broker.
+#[derive(Debug)]
+pub struct BrokerHandle {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    accept: tokio::task::JoinHandle<()>,
+    sys: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BrokerHandle {
+    /// The address the listener is bound to (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Current statistics.
+    pub fn stats(&self) -> sys::SysSnapshot {
+        sys_snapshot(&self.shared)
+    }
+
+    /// Re-reads every function module from its file and swaps it in while clients stay connected. Returns
+    /// how many modules were reloaded (0 when none are configured).
+    pub async fn reload_functions(&self) -> Result<usize, BrokerError> {
+        let shared = Arc::clone(&self.shared);
+        let result = tokio::task::spawn_blocking(move || shared.functions.as_ref().map_or(Ok(0), Functions::reload))
+            .await
+            .map_err(|e| BrokerError::AuthorizeFunction(format!("reload task failed: {e}")))?;
+        match &result {
+            Ok(n) => tracing::info!(modules = n, "function modules reloaded"),
+            Err(error) => tracing::error!(%error, "function reload failed; old versions stay active"),
+        }
+        Ok(result?)
+    }
+
+    /// Graceful shutdown: stops accepting, closes every connection with DISCONNECT 0x8B Server shutting
+    /// down (wills are published as the spec says for a server-side close), saves every session that
+    /// outlives its connection and returns them, for [`Broker::start_with`].
+    pub async fn shutdown(self) -> Vec<SessionSnapshot> {
+        self.accept.abort();
+        self.sys.abort();
+        self.shared.shutdown.notify_waiters();
+        let handles: Vec<_> = {
+            let sessions = self
+                .shared
+                .sessions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            sessions.values().map(|h| h.control.clone()).collect()
+        };
+        for control in handles {
+            let _ = control.send(session::Control::Shutdown);
+        }
+        self.shared.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(10), self.shared.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("sessions did not stop within 10 s");
+        }
+        let mut store = lock(&self.shared.store);
+        tracing::info!(saved_sessions = store.len(), "broker stopped");
+        std::mem::take(&mut *store)
+    }
+}
+
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                shared
+                    .tasks
+                    .spawn(connection::handle(Arc::clone(&shared), stream, peer));
+            }
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+fn sys_snapshot(shared: &Shared) -> sys::SysSnapshot {
+    let retained = shared.retained.read().map_or(0, |r| r.len() as u64);
+    let subscriptions = shared.router.read().map_or(0, |r| r.subscription_count() as u64);
+    let sessions = shared.sessions.lock().map_or(0, |s| s.len() as u64);
+    shared
+        .stats
+        .snapshot(shared.started.elapsed(), sessions, retained, subscriptions)
+}
+
+/// Publishes the `$SYS/broker/...` topics as retained messages every `[sys] interval_secs`.
+async fn sys_loop(shared: Arc<Shared>) {
+    let secs = shared.config.sys.interval_secs;
+    if secs == 0 {
+        return;
+    }
+    let mut ticker = tokio::time::interval(Duration::from_secs(secs));
+    let mut router = session::Routing::default();
+    loop {
+        ticker.tick().await;
+        let now = Instant::now();
+        for (topic, value) in sys_snapshot(&shared).topics() {
+            let topic = mqtt_codec::TopicName::from_static(topic);
+            let message = Message::new(topic, value, mqtt_codec::QoS::AtMostOnce).with_retain(true);
+            router.route(&shared, now, message, None);
+        }
+    }
+}
+
+/// Takes a lock even if a panicking thread poisoned it (the data are still consistent: every update is a
+/// single call on the router, store or map).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests;
