@@ -88,6 +88,81 @@ pub(crate) fn encode(
     })
 }
 
+/// Defines one acknowledgement packet (PUBACK, PUBREC, PUBREL, PUBCOMP): they share the body layout above and
+/// differ only in their packet type and in which reason codes they may carry (`$allowed`).
+macro_rules! ack_packet {
+    ($(#[$doc:meta])* $name:ident, $packet_type:expr, $allowed:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            /// The identifier of the packet being acknowledged.
+            pub packet_id: $crate::PacketId,
+            /// Outcome (v5).
+            pub reason_code: $crate::ReasonCode,
+            /// MQTT 5.0 properties.
+            pub properties: $crate::properties::AckProperties,
+        }
+
+        impl $name {
+            /// A successful packet without properties.
+            pub fn new(packet_id: $crate::PacketId) -> Self {
+                $name {
+                    packet_id,
+                    reason_code: $crate::ReasonCode::Success,
+                    properties: $crate::properties::AckProperties::default(),
+                }
+            }
+
+            /// Sets the reason code.
+            pub fn reason_code(mut self, reason_code: $crate::ReasonCode) -> Self {
+                self.reason_code = reason_code;
+                self
+            }
+
+            /// Replaces the v5 properties.
+            pub fn properties(mut self, properties: $crate::properties::AckProperties) -> Self {
+                self.properties = properties;
+                self
+            }
+
+            pub(crate) fn decode(
+                version: $crate::ProtocolVersion,
+                r: $crate::field::Reader,
+            ) -> Result<Self, $crate::Error> {
+                let body = $crate::ack::decode(version, r, $allowed)?;
+                Ok($name {
+                    packet_id: body.packet_id,
+                    reason_code: body.reason_code,
+                    properties: body.properties,
+                })
+            }
+
+            /// Exact size of this packet on the wire.
+            pub fn encoded_len(&self, version: $crate::ProtocolVersion) -> usize {
+                $crate::header::packet_len($crate::ack::remaining_len(version, self.reason_code, &self.properties))
+            }
+
+            /// Appends this packet to `dst`, reserving its size once; on error `dst` is left as it was.
+            pub fn encode(
+                &self,
+                version: $crate::ProtocolVersion,
+                dst: &mut bytes::BytesMut,
+            ) -> Result<(), $crate::Error> {
+                $crate::ack::encode(
+                    version,
+                    dst,
+                    $packet_type,
+                    self.packet_id,
+                    self.reason_code,
+                    &self.properties,
+                    $allowed,
+                )
+            }
+        }
+    };
+}
+pub(crate) use ack_packet;
+
 #[cfg(test)]
 mod tests {
     use bytes::BytesMut;

@@ -1,22 +1,7 @@
 //! PUBACK (spec 3.4): acknowledges a QoS 1 PUBLISH.
 
-use bytes::BytesMut;
-
-use crate::field::Reader;
-use crate::properties::AckProperties;
-use crate::{Error, PacketId, PacketType, ProtocolVersion, ReasonCode, ack};
-
-/// A PUBACK packet. `reason_code` and `properties` are MQTT 5.0 only and are left out when encoding 3.1.1
-/// (a 3.1.1 PUBACK always means success).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PubAck {
-    /// The identifier of the packet being acknowledged.
-    pub packet_id: PacketId,
-    /// Outcome (v5).
-    pub reason_code: ReasonCode,
-    /// MQTT 5.0 properties.
-    pub properties: AckProperties,
-}
+use crate::ReasonCode;
+use crate::ack::ack_packet;
 
 /// Reason codes a v5 PUBACK may carry.
 fn allowed(code: ReasonCode) -> bool {
@@ -35,52 +20,10 @@ fn allowed(code: ReasonCode) -> bool {
     )
 }
 
-impl PubAck {
-    /// A successful PUBACK without properties.
-    pub fn new(packet_id: PacketId) -> Self {
-        PubAck {
-            packet_id,
-            reason_code: ReasonCode::Success,
-            properties: AckProperties::default(),
-        }
-    }
-
-    /// Sets the reason code.
-    pub fn reason_code(mut self, reason_code: ReasonCode) -> Self {
-        self.reason_code = reason_code;
-        self
-    }
-
-    /// Replaces the v5 properties.
-    pub fn properties(mut self, properties: AckProperties) -> Self {
-        self.properties = properties;
-        self
-    }
-
-    pub(crate) fn decode(version: ProtocolVersion, r: Reader) -> Result<Self, Error> {
-        let body = ack::decode(version, r, allowed)?;
-        Ok(PubAck {
-            packet_id: body.packet_id,
-            reason_code: body.reason_code,
-            properties: body.properties,
-        })
-    }
-
-    /// Exact size of this packet on the wire.
-    pub fn encoded_len(&self, version: ProtocolVersion) -> usize {
-        crate::header::packet_len(ack::remaining_len(version, self.reason_code, &self.properties))
-    }
-
-    /// Appends this packet to `dst`, reserving its size once; on error `dst` is left as it was.
-    pub fn encode(&self, version: ProtocolVersion, dst: &mut BytesMut) -> Result<(), Error> {
-        ack::encode(
-            version,
-            dst,
-            PacketType::PubAck,
-            self.packet_id,
-            self.reason_code,
-            &self.properties,
-            allowed,
-        )
-    }
-}
+ack_packet!(
+    /// A PUBACK packet. `reason_code` and `properties` are MQTT 5.0 only and are left out when encoding 3.1.1
+    /// (a 3.1.1 PUBACK always means success).
+    PubAck,
+    crate::PacketType::PubAck,
+    allowed
+);
