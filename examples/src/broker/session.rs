@@ -217,17 +217,25 @@ impl SessionTask {
         first: Option<Box<Attach>>,
     ) {
         let mut guard = None;
+        // A connection that needs a new session: it goes to a new task once this one has unregistered.
+        let mut handoff = None;
         self.sync_router();
         if let Some(attach) = first {
-            guard = Some(self.attach(*attach).await);
+            match self.attach(*attach).await {
+                Ok(g) => guard = Some(g),
+                Err(attach) => handoff = Some(attach),
+            }
         }
         let mut shutting_down = false;
-        while !self.session.is_ended() {
+        while handoff.is_none() && !self.session.is_ended() {
             let deadline = self.session.poll_timeout();
             tokio::select! {
                 biased;
                 command = control.recv() => match command {
-                    Some(Control::Attach(attach)) => guard = Some(self.attach(*attach).await),
+                    Some(Control::Attach(attach)) => match self.attach(*attach).await {
+                        Ok(g) => guard = Some(g),
+                        Err(attach) => handoff = Some(attach),
+                    },
                     Some(Control::Shutdown) | None => {
                         shutting_down = true;
                         self.shutdown().await;
@@ -244,16 +252,30 @@ impl SessionTask {
             }
         }
         drop(guard);
-        self.finish(control, shutting_down);
+        self.finish(control, shutting_down, handoff);
     }
 
-    /// Takes over (or resumes) the session with a new connection and feeds its CONNECT.
-    async fn attach(&mut self, attach: Attach) -> ConnectionGuard {
+    /// Takes over (or resumes) the session with a new connection and feeds its CONNECT. Gives the connection
+    /// back when it needs a new session: its CONNECT asks for Clean Start, which discards this one
+    /// [MQTT-3.1.2-4], or this session ended when the taken-over connection closed (Session Expiry Interval 0).
+    /// A new session is a new task with its own router key and queue, so nothing routed to this session's
+    /// subscriptions can reach it.
+    async fn attach(&mut self, attach: Attach) -> Result<ConnectionGuard, Box<Attach>> {
         let now = Instant::now();
         if self.conn.is_some() || self.session.is_connected() {
-            self.session.take_over(now); // DISCONNECT 0x8E to the old connection [MQTT-3.1.4-3]
+            // DISCONNECT 0x8E to the old connection and close it [MQTT-3.1.4-3]; its will follows the rules of
+            // any close without a normal DISCONNECT (published now, or held for its delay) [MQTT-3.1.2-8].
+            self.session.take_over(now);
             self.drive().await;
             self.conn = None;
+        }
+        // A session that never accepted a CONNECT has no client id and nothing to discard.
+        let used = !self.session.client_id().is_empty();
+        if (attach.connect.clean_start && used) || self.session.is_ended() {
+            // Ending the session publishes a will still held for its delay [MQTT-3.1.2-8].
+            self.session.discard(now);
+            self.drive().await;
+            return Err(Box::new(attach));
         }
         let Attach {
             framed,
@@ -269,7 +291,7 @@ impl SessionTask {
             tracing::debug!(%error, client_id = &*self.client_id, "CONNECT refused");
         }
         self.drive().await;
-        guard
+        Ok(guard)
     }
 
     fn on_frame(&mut self, frame: Frame) {
@@ -554,8 +576,8 @@ impl SessionTask {
         }
     }
 
-    /// Unregisters the session and hands connections that raced with its end to a fresh session.
-    fn finish(self, mut control: mpsc::UnboundedReceiver<Control>, shutting_down: bool) {
+    /// Unregisters the session and hands `handoff` and connections that raced with its end to a fresh session.
+    fn finish(self, mut control: mpsc::UnboundedReceiver<Control>, shutting_down: bool, handoff: Option<Box<Attach>>) {
         let mut registry = lock(&self.shared.sessions);
         if registry.get(&self.client_id).is_some_and(|h| h.key == self.me.key) {
             registry.remove(&self.client_id);
@@ -566,6 +588,9 @@ impl SessionTask {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove_client(&self.me);
         control.close();
+        if let Some(attach) = handoff {
+            super::connection::attach_to(&self.shared, &mut registry, Arc::clone(&self.client_id), attach);
+        }
         while let Ok(command) = control.try_recv() {
             if let (Control::Attach(attach), false) = (command, shutting_down) {
                 super::connection::attach_to(&self.shared, &mut registry, Arc::clone(&self.client_id), attach);
