@@ -11,7 +11,7 @@ use mqtt_codec::{ByteStr, Connect, MqttCodec, Packet, QoS, ReasonCode, RetainHan
 use mqtt_router::Deliveries;
 use mqtt_session::{Accept, Event, Message, ServerSession, SessionSnapshot};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::Framed;
 
 use super::auth::{Action, ClientInfo};
@@ -22,8 +22,13 @@ use super::{ClientRef, SessionHandle, Shared, lock};
 pub(crate) enum Control {
     /// A new connection for this client id (takeover when one is connected, resume otherwise).
     Attach(Box<Attach>),
-    /// The broker is stopping.
-    Shutdown,
+    /// The broker is stopping, first step: close the connection with DISCONNECT 0x8B (its will is routed as
+    /// for any server-side close), refuse new connections, then answer. The session keeps taking deliveries,
+    /// so wills routed by the other sessions in this step reach it.
+    Close(oneshot::Sender<()>),
+    /// The broker is stopping, last step (every session has closed): take in what was routed here, save the
+    /// session if it outlives its connection, and stop.
+    Stop,
 }
 
 /// A connection whose CONNECT has been read and authenticated.
@@ -232,13 +237,22 @@ impl SessionTask {
             tokio::select! {
                 biased;
                 command = control.recv() => match command {
+                    Some(Control::Attach(attach)) if shutting_down => {
+                        tracing::debug!(client_id = &*self.client_id, peer = ?attach.client.peer_addr, "broker stopping; connection closed");
+                    }
                     Some(Control::Attach(attach)) => match self.attach(*attach).await {
                         Ok(g) => guard = Some(g),
                         Err(attach) => handoff = Some(attach),
                     },
-                    Some(Control::Shutdown) | None => {
+                    Some(Control::Close(done)) => {
                         shutting_down = true;
-                        self.shutdown().await;
+                        self.close_for_shutdown().await;
+                        let _ = done.send(());
+                    }
+                    Some(Control::Stop) | None => {
+                        shutting_down = true;
+                        self.close_for_shutdown().await;
+                        self.save(&mut inbox).await;
                         break;
                     }
                 },
@@ -563,14 +577,24 @@ impl SessionTask {
         }
     }
 
-    /// Graceful stop: DISCONNECT 0x8B, will per spec, session saved when it outlives the connection.
-    async fn shutdown(&mut self) {
-        let now = Instant::now();
+    /// Graceful stop, first step: DISCONNECT 0x8B; the will is handled as for any close that is not a normal
+    /// DISCONNECT [MQTT-3.1.2-8] (published now, or held for its delay, which the saved session keeps).
+    async fn close_for_shutdown(&mut self) {
         if self.session.is_connected() {
-            self.session.close(now, ReasonCode::ServerShuttingDown);
+            self.session.close(Instant::now(), ReasonCode::ServerShuttingDown);
         }
         self.drive().await;
         self.conn = None;
+    }
+
+    /// Graceful stop, last step: queues what the router sent (the other sessions' wills among it) and saves the
+    /// session when it outlives its connection.
+    async fn save(&mut self, inbox: &mut mpsc::Receiver<Message>) {
+        inbox.close();
+        while let Ok(message) = inbox.try_recv() {
+            self.deliver(message).await;
+        }
+        self.drive().await;
         if !self.session.is_ended() && self.session.session_expiry_interval() > 0 {
             lock(&self.shared.store).push(self.session.snapshot());
         }
