@@ -268,11 +268,12 @@ impl BrokerHandle {
         {
             tracing::warn!("connections did not close within 10 s");
         }
-        // Sessions registered meanwhile (a CONNECT that was being authenticated) get the last step only.
+        // Closing the tracker first makes `attach_to` refuse new sessions from here on; sessions registered
+        // before (a CONNECT that was being authenticated) get the last step only.
+        self.shared.tasks.close();
         for control in handles() {
             let _ = control.send(session::Control::Stop);
         }
-        self.shared.tasks.close();
         if tokio::time::timeout(Duration::from_secs(10), self.shared.tasks.wait())
             .await
             .is_err()

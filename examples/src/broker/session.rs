@@ -238,7 +238,8 @@ impl SessionTask {
                 biased;
                 command = control.recv() => match command {
                     Some(Control::Attach(attach)) if shutting_down => {
-                        tracing::debug!(client_id = &*self.client_id, peer = ?attach.client.peer_addr, "broker stopping; connection closed");
+                        let peer = attach.client.peer_addr;
+                        tracing::debug!(client_id = &*self.client_id, ?peer, "broker stopping; connection closed");
                     }
                     Some(Control::Attach(attach)) => match self.attach(*attach).await {
                         Ok(g) => guard = Some(g),
