@@ -398,8 +398,16 @@ async fn shutdown_disconnects_with_0x8b_publishes_wills_and_saves_sessions() {
     let mut later = persistent(addr, &unique("later"), true);
     later.set_last_will(will(&will_topic, "later", 1));
     let (_later, mut later_el, _) = connect(later).await;
-    let (_v311, mut v311_el) =
-        rumqttc::AsyncClient::new(rumqttc::MqttOptions::new(unique("v311"), "127.0.0.1", addr.port()), 10);
+    // 3.1.1 publishes the will whenever the connection closes without a DISCONNECT from the client
+    // ([MQTT-3.1.2-8] of 3.1.1).
+    let mut v311 = rumqttc::MqttOptions::new(unique("v311"), "127.0.0.1", addr.port());
+    v311.set_last_will(rumqttc::LastWill::new(
+        &will_topic,
+        "v311",
+        rumqttc::QoS::AtLeastOnce,
+        false,
+    ));
+    let (_v311, mut v311_el) = rumqttc::AsyncClient::new(v311, 10);
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let ev = tokio::time::timeout_at(deadline, v311_el.poll())
@@ -429,11 +437,11 @@ async fn shutdown_disconnects_with_0x8b_publishes_wills_and_saves_sessions() {
         .unwrap();
     let (_watcher, mut watcher_el, ack) = connect(persistent(broker.local_addr(), &watcher_id, false)).await;
     assert!(ack.session_present);
-    let mut wills = vec![
-        text(&next_publish(&mut watcher_el).await).1,
-        text(&next_publish(&mut watcher_el).await).1,
-    ];
+    let mut wills = Vec::new();
+    for _ in 0..3 {
+        wills.push(text(&next_publish(&mut watcher_el).await).1);
+    }
     wills.sort();
-    assert_eq!(wills, ["later", "now"]);
+    assert_eq!(wills, ["later", "now", "v311"]);
     broker.shutdown().await;
 }
