@@ -899,3 +899,99 @@ async fn sys_topics_update() {
     }
     broker.shutdown().await;
 }
+
+// ------------------------------------------------------------------------------------ per-client queue cap
+
+/// Issue 6's "hard cap on memory per client queue": a subscriber that does not acknowledge (Receive Maximum
+/// 1, manual acks) has at most `max_queued_messages` waiting; the overflow is dropped, QoS 0 first, and
+/// counted in `$SYS/broker/messages/dropped`; what was kept arrives in order once it acknowledges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_subscribers_queue_is_capped_and_sheds_qos0_first() {
+    let broker = start("[limits]\nmax_queued_messages = 4\n").await;
+    let addr = broker.local_addr();
+    let topic = unique("capped");
+    let mut o = options(addr, &unique("slow"));
+    o.set_receive_maximum(Some(1));
+    o.set_manual_acks(true);
+    let (mut slow, _) = Client::connect(o).await;
+    slow.sub(&topic, QoS::AtLeastOnce).await;
+    let dropped_before = broker.stats().messages_dropped;
+
+    let (mut publ, _) = Client::connect(options(addr, &unique("pub"))).await;
+    // m0 goes out and stays unacknowledged; the queue then holds m1 a b c (4). d and e each push out the
+    // oldest QoS 0 message; f finds only QoS 1 messages and is dropped itself.
+    for (qos, payload) in [
+        (QoS::AtLeastOnce, "m0"),
+        (QoS::AtLeastOnce, "m1"),
+        (QoS::AtMostOnce, "a"),
+        (QoS::AtMostOnce, "b"),
+        (QoS::AtLeastOnce, "c"),
+        (QoS::AtLeastOnce, "d"),
+        (QoS::AtLeastOnce, "e"),
+        (QoS::AtLeastOnce, "f"),
+    ] {
+        publ.publish(&topic, qos, false, payload.as_bytes(), props()).await;
+    }
+    let first = slow.next_publish().await;
+    assert_eq!(payload_of(&first), "m0");
+    common::wait_for("three drops counted", || {
+        broker.stats().messages_dropped >= dropped_before + 3
+    })
+    .await;
+    // Acknowledged one by one, the kept messages arrive in order.
+    slow.client.ack(&first).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        let p = slow.next_publish().await;
+        got.push(payload_of(&p));
+        slow.client.ack(&p).await.unwrap();
+    }
+    assert_eq!(got, ["m1", "c", "d", "e"], "QoS 0 shed first, then the newest");
+    // The queue is empty now: a new message is next, so nothing dropped comes back later.
+    publ.publish(&topic, QoS::AtLeastOnce, false, b"end", props()).await;
+    assert_eq!(payload_of(&slow.next_publish().await), "end");
+    assert_eq!(broker.stats().messages_dropped, dropped_before + 3);
+    broker.shutdown().await;
+}
+
+/// The same cap for a disconnected persistent session: QoS 1 messages queue up to `max_queued_messages`,
+/// later ones are dropped and counted; QoS 0 messages are not queued for an offline client at all (the spec
+/// leaves that to the server, v5 3.1.2.4) and are counted as dropped too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_sessions_queue_is_capped() {
+    let broker = start("[limits]\nmax_queued_messages = 3\n").await;
+    let addr = broker.local_addr();
+    let topic = unique("offline-cap");
+    let id = unique("away");
+    let persistent = || {
+        let mut o = options(addr, &id);
+        o.set_clean_start(false);
+        o.set_session_expiry_interval(Some(300));
+        o
+    };
+    let (mut sub, _) = Client::connect(persistent()).await;
+    sub.sub(&topic, QoS::AtLeastOnce).await;
+    sub.disconnect().await;
+    let dropped_before = broker.stats().messages_dropped;
+
+    let (mut publ, _) = Client::connect(options(addr, &unique("pub"))).await;
+    publ.publish(&topic, QoS::AtMostOnce, false, b"q0", props()).await;
+    for i in 0..5 {
+        publ.publish(&topic, QoS::AtLeastOnce, false, format!("m{i}").as_bytes(), props())
+            .await;
+    }
+    common::wait_for("drops counted", || {
+        broker.stats().messages_dropped >= dropped_before + 3
+    })
+    .await;
+    let (mut sub, ack) = Client::connect(persistent()).await;
+    assert!(ack.session_present);
+    for i in 0..3 {
+        assert_eq!(payload_of(&sub.next_publish().await), format!("m{i}"));
+    }
+    // Nothing else was kept: a fresh message is next.
+    publ.publish(&topic, QoS::AtLeastOnce, false, b"fresh", props()).await;
+    assert_eq!(payload_of(&sub.next_publish().await), "fresh");
+    assert_eq!(broker.stats().messages_dropped, dropped_before + 3);
+    broker.shutdown().await;
+}

@@ -4,7 +4,9 @@ use std::num::{NonZeroU16, NonZeroU32};
 
 use mqtt_codec::QoS;
 
-/// What happens when a message arrives for a session whose queue is full.
+/// What happens when a message arrives for a session whose queue is full. Under either policy QoS 0 messages
+/// go first: a queued QoS 0 message makes room for an arriving QoS 1/2 one, and a QoS 0 arrival never
+/// displaces a QoS 1/2 message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OverflowPolicy {
     /// Keep the queue, drop the arriving message (like mosquitto's `max_queued_messages`).

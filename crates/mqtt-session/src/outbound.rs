@@ -138,6 +138,10 @@ impl Outbound {
     }
 
     /// Adds a message to the back of the queue, enforcing the bound. Anything dropped is passed to `dropped`.
+    ///
+    /// A full queue sheds QoS 0 messages first, whatever the policy: a QoS 0 message is never kept at the
+    /// expense of a QoS 1/2 one, which the sender handed over with a promise of delivery. Among messages of
+    /// the same class the policy decides.
     pub(crate) fn enqueue(
         &mut self,
         now: Instant,
@@ -150,12 +154,24 @@ impl Outbound {
             self.prune_expired(now, dropped);
         }
         if self.queue.len() >= limit {
-            match policy {
-                OverflowPolicy::DropNewest => {
+            let oldest_qos0 = self.queue.iter().position(|m| m.qos == QoS::AtMostOnce);
+            match (message.qos, oldest_qos0, policy) {
+                // A QoS 0 arrival never displaces a QoS 1/2 message, nor (DropNewest) an older QoS 0 one.
+                (QoS::AtMostOnce, None, _) | (QoS::AtMostOnce, Some(_), OverflowPolicy::DropNewest) => {
                     dropped(message, DropReason::QueueFull);
                     return;
                 }
-                OverflowPolicy::DropOldest => match self.queue.pop_front() {
+                // Room is made by the oldest QoS 0 message.
+                (_, Some(at), _) => {
+                    if let Some(victim) = self.queue.remove(at) {
+                        dropped(victim, DropReason::QueueFull);
+                    }
+                }
+                (_, None, OverflowPolicy::DropNewest) => {
+                    dropped(message, DropReason::QueueFull);
+                    return;
+                }
+                (_, None, OverflowPolicy::DropOldest) => match self.queue.pop_front() {
                     Some(oldest) => dropped(oldest, DropReason::QueueFull),
                     // limit == 0: nothing can be queued.
                     None => {
@@ -475,6 +491,39 @@ mod tests {
         });
         assert_eq!(dropped, vec![(bytes::Bytes::from(vec![9u8]), DropReason::QueueFull)]);
         assert_eq!(out.queued_len(), 2);
+    }
+
+    #[test]
+    fn a_full_queue_sheds_qos0_first() {
+        let now = Instant::now();
+        let m = |qos: QoS, tag: u8| Message::new(TopicName::from_static("t"), vec![tag], qos);
+        for policy in [OverflowPolicy::DropNewest, OverflowPolicy::DropOldest] {
+            let mut out = Outbound::default();
+            let mut dropped = Vec::new();
+            let mut sink = |m: Message, r: DropReason| dropped.push((m.payload[0], r));
+            for (qos, tag) in [(QoS::AtLeastOnce, 1), (QoS::AtMostOnce, 2), (QoS::AtMostOnce, 3)] {
+                out.enqueue(now, m(qos, tag), 3, policy, &mut sink);
+            }
+            // QoS 1 arrivals push out the QoS 0 messages, oldest first.
+            out.enqueue(now, m(QoS::ExactlyOnce, 4), 3, policy, &mut sink);
+            out.enqueue(now, m(QoS::AtLeastOnce, 5), 3, policy, &mut sink);
+            // A QoS 0 arrival to a queue of QoS 1/2 messages is the one dropped.
+            out.enqueue(now, m(QoS::AtMostOnce, 6), 3, policy, &mut sink);
+            // No QoS 0 left: the policy decides between QoS 1/2 messages.
+            out.enqueue(now, m(QoS::AtLeastOnce, 7), 3, policy, &mut sink);
+            let kept: Vec<u8> = out.queue_snapshot().iter().map(|m| m.payload[0]).collect();
+            let full = DropReason::QueueFull;
+            match policy {
+                OverflowPolicy::DropNewest => {
+                    assert_eq!(dropped, [(2, full), (3, full), (6, full), (7, full)]);
+                    assert_eq!(kept, [1, 4, 5]);
+                }
+                OverflowPolicy::DropOldest => {
+                    assert_eq!(dropped, [(2, full), (3, full), (6, full), (1, full)]);
+                    assert_eq!(kept, [4, 5, 7]);
+                }
+            }
+        }
     }
 
     #[test]

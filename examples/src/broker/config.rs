@@ -57,7 +57,7 @@ pub struct LimitsConfig {
     #[serde(alias = "max_inflight")]
     pub receive_maximum: u16,
     /// Messages queued per client (offline, or beyond the client's Receive Maximum); further ones are
-    /// dropped. Default 1000.
+    /// dropped, QoS 0 messages first, and counted in `$SYS/broker/messages/dropped`. Default 1000.
     pub max_queued_messages: usize,
     /// Highest Keep Alive a client may use, in seconds; a client asking for more (or for 0) is told this
     /// value as Server Keep Alive. 0: no cap. Default 0.
