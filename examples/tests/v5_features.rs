@@ -995,3 +995,95 @@ async fn an_offline_sessions_queue_is_capped() {
     assert_eq!(broker.stats().messages_dropped, dropped_before + 3);
     broker.shutdown().await;
 }
+
+// --------------------------------------------------------------------------------- shared subscriptions
+
+/// Subscribes two members to `$share/{group}/{topic}`, publishes `n` QoS 1 messages and returns what each
+/// member received, the first member acknowledging nothing.
+async fn share_among(
+    a: &mut Client,
+    b: &mut Client,
+    publ: &mut Client,
+    topic: &str,
+    n: usize,
+) -> (Vec<Publish>, Vec<Publish>) {
+    let filter = format!("$share/g/{topic}");
+    a.sub(&filter, QoS::AtLeastOnce).await;
+    b.sub(&filter, QoS::AtLeastOnce).await;
+    for i in 0..n {
+        publ.publish(topic, QoS::AtLeastOnce, false, i.to_string().as_bytes(), props())
+            .await;
+    }
+    let (mut to_a, mut to_b) = (Vec::new(), Vec::new());
+    while to_a.len() + to_b.len() < n {
+        tokio::select! {
+            p = a.next_publish() => to_a.push(p),
+            p = b.next_publish() => to_b.push(p),
+        }
+    }
+    (to_a, to_b)
+}
+
+/// v5 section 4.8.2: "If the Client's Session terminates before the Client reconnects, the Server SHOULD
+/// send the Application Message to another Client that is subscribed to the same Shared Subscription." A
+/// member with Session Expiry 0 that vanishes with unacknowledged QoS 1 messages has them redelivered to
+/// the other member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_qos1_messages_of_a_member_whose_session_ends_go_to_another_member() {
+    let broker = start("").await;
+    let addr = broker.local_addr();
+    let topic = unique("jobs");
+    let mut ao = options(addr, &unique("a"));
+    ao.set_manual_acks(true);
+    let (mut a, _) = Client::connect(ao).await;
+    let (mut b, _) = Client::connect(options(addr, &unique("b"))).await;
+    let (mut publ, _) = Client::connect(options(addr, &unique("pub"))).await;
+    let (to_a, to_b) = share_among(&mut a, &mut b, &mut publ, &topic, 6).await;
+    assert!(!to_a.is_empty(), "round robin gives the first member a share");
+    // `a` goes away without acknowledging; its session (expiry 0) ends with the messages in flight.
+    drop(a);
+    let mut at_b: BTreeSet<String> = to_b.iter().map(payload_of).collect();
+    for _ in 0..to_a.len() {
+        at_b.insert(payload_of(&b.next_publish().await));
+    }
+    assert_eq!(
+        at_b,
+        (0..6).map(|i| i.to_string()).collect::<BTreeSet<_>>(),
+        "every message reached the remaining member"
+    );
+    broker.shutdown().await;
+}
+
+/// The other half of v5 section 4.8.2: "the Server MAY wait for the Client to reconnect and retransmit the
+/// message to that Client". A member with a persistent session keeps its unacknowledged shared messages and
+/// gets them again (DUP set) when it resumes, like any other in-flight message [MQTT-4.4.0-1].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_qos1_messages_of_a_persistent_member_are_kept_for_its_session() {
+    let broker = start("").await;
+    let addr = broker.local_addr();
+    let topic = unique("jobs");
+    let id = unique("a");
+    let persistent = |manual: bool| {
+        let mut o = options(addr, &id);
+        o.set_clean_start(false);
+        o.set_session_expiry_interval(Some(60));
+        o.set_manual_acks(manual);
+        o
+    };
+    let (mut a, _) = Client::connect(persistent(true)).await;
+    let (mut b, _) = Client::connect(options(addr, &unique("b"))).await;
+    let (mut publ, _) = Client::connect(options(addr, &unique("pub"))).await;
+    let (to_a, _) = share_among(&mut a, &mut b, &mut publ, &topic, 6).await;
+    assert!(!to_a.is_empty());
+    drop(a);
+    let (mut a, ack) = Client::connect(persistent(false)).await;
+    assert!(ack.session_present);
+    let mut again = Vec::new();
+    for _ in 0..to_a.len() {
+        let p = a.next_publish().await;
+        assert!(p.dup, "a re-delivery");
+        again.push(payload_of(&p));
+    }
+    assert_eq!(again, to_a.iter().map(payload_of).collect::<Vec<_>>());
+    broker.shutdown().await;
+}

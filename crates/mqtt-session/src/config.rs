@@ -30,6 +30,10 @@ pub enum DropReason {
     /// Client role: the server answered CONNACK with Session Present 0, so the in-flight exchange is void
     /// [MQTT-3.2.2-5].
     SessionLost,
+    /// Server role: the session ended (it expired, or a Clean Start discarded it) while the message was
+    /// queued or sent and unacknowledged. A broker should hand a message it delivered through a shared
+    /// subscription to another member of the group (v5 section 4.8.2).
+    SessionEnded,
 }
 
 /// Server-side limits, announced to v5 clients in CONNACK and enforced on every packet.

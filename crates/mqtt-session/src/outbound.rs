@@ -370,6 +370,24 @@ impl Outbound {
         None
     }
 
+    /// Empties the session's outbound state and returns the messages it had not delivered: PUBLISHes sent and
+    /// not acknowledged (in send order; QoS 2 messages already released with PUBREL were delivered), then the
+    /// queue.
+    pub(crate) fn take_undelivered(&mut self) -> Vec<Message> {
+        let mut slots: Vec<(u64, InflightPublish)> = self.inflight.drain().map(|(_, s)| (s.seq, s.state)).collect();
+        slots.sort_unstable_by_key(|(seq, _)| *seq);
+        let mut out: Vec<Message> = slots
+            .into_iter()
+            .filter_map(|(_, state)| match state {
+                InflightPublish::AwaitingPubAck(m) | InflightPublish::AwaitingPubRec(m) => Some(m),
+                InflightPublish::AwaitingPubComp => None,
+            })
+            .collect();
+        out.extend(self.queue.drain(..));
+        self.clear();
+        out
+    }
+
     /// The in-flight table in send order, for a snapshot.
     pub(crate) fn inflight_snapshot(&self) -> Vec<(PacketId, InflightPublish)> {
         let mut slots: Vec<(&PacketId, &Slot)> = self.inflight.iter().collect();
@@ -524,6 +542,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn take_undelivered_returns_unacknowledged_then_queued_messages() {
+        let now = Instant::now();
+        let mut out = Outbound {
+            receive_maximum: 3,
+            ..Outbound::default()
+        };
+        let mut drop = |_: Message, _: DropReason| panic!("nothing should drop");
+        for (qos, tag) in [
+            (QoS::AtLeastOnce, 1),
+            (QoS::ExactlyOnce, 2),
+            (QoS::ExactlyOnce, 3),
+            (QoS::AtLeastOnce, 4),
+            (QoS::AtMostOnce, 5),
+        ] {
+            let m = Message::new(TopicName::from_static("t"), vec![tag], qos);
+            out.enqueue(now, m, 10, OverflowPolicy::DropNewest, &mut drop);
+        }
+        let _one = send(&mut out, now);
+        let two = send(&mut out, now);
+        let _three = send(&mut out, now);
+        // 2 is released (PUBREL sent): delivered, so not returned.
+        assert_eq!(out.on_pubrec(two, false), PubRecOutcome::SendPubRel);
+        let tags: Vec<u8> = out.take_undelivered().iter().map(|m| m.payload[0]).collect();
+        assert_eq!(tags, [1, 3, 4, 5]);
+        assert_eq!((out.inflight_len(), out.queued_len()), (0, 0));
     }
 
     #[test]

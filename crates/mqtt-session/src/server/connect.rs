@@ -27,6 +27,7 @@ impl ServerSession {
 
         // [MQTT-3.1.2-4]: Clean Start discards the session; [MQTT-3.2.2-2] [MQTT-3.2.2-3]: Session Present.
         if p.clean_start {
+            self.report_undelivered();
             self.flow.clear_session();
             self.subscriptions.clear();
             self.has_session = false;
