@@ -192,11 +192,12 @@ fn payload_of(p: &Publish) -> String {
 
 // ------------------------------------------------------------------------------------------- flow control
 
-/// [MQTT-3.3.4-9] / v5 4.9: the server's Receive Maximum counts QoS 2 PUBLISHes until their PUBCOMP. A client
-/// that sends one more than allowed without completing the earlier ones gets DISCONNECT 0x93 Receive Maximum
-/// exceeded; one that completes them (PUBREL) may go on.
+/// [MQTT-3.3.4-7] and v5 section 4.9: the server's Receive Maximum counts QoS 2 PUBLISHes until their PUBCOMP. A
+/// client that sends one more than allowed without completing the earlier ones gets DISCONNECT 0x93 Receive
+/// Maximum exceeded; one that completes them (PUBREL) may go on. (The broker acknowledges QoS 1 as soon as it
+/// has routed the message, so only QoS 2, held until PUBREL, can pile up.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mqtt_3_3_4_9_exceeding_the_servers_receive_maximum_gets_disconnect_0x93() {
+async fn mqtt_3_3_4_7_exceeding_the_servers_receive_maximum_gets_disconnect_0x93() {
     let broker = start("[limits]\nreceive_maximum = 2\n").await;
     let addr = broker.local_addr();
     let (mut c, connack) = Raw::connect(addr, &raw::connect(5, &unique("greedy"), true, 60, &[])).await;
@@ -229,10 +230,10 @@ async fn mqtt_3_3_4_9_exceeding_the_servers_receive_maximum_gets_disconnect_0x93
     broker.shutdown().await;
 }
 
-/// [MQTT-3.3.4-7] [MQTT-3.3.4-9]: the broker never has more unacknowledged QoS 1 PUBLISHes out to a client than
-/// the Receive Maximum that client announced; the rest wait in order and flow as acks come back.
+/// [MQTT-3.3.4-9]: the broker never has more unacknowledged QoS 1 PUBLISHes out to a client than the Receive
+/// Maximum that client announced; the rest wait in order and flow as acks come back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mqtt_3_3_4_7_delivery_respects_the_clients_receive_maximum() {
+async fn mqtt_3_3_4_9_delivery_respects_the_clients_receive_maximum() {
     let broker = start("").await;
     let addr = broker.local_addr();
     let topic = unique("slow-acker");
@@ -269,10 +270,10 @@ async fn mqtt_3_3_4_7_delivery_respects_the_clients_receive_maximum() {
 
 // ------------------------------------------------------------------------------------- maximum packet size
 
-/// [MQTT-3.2.2-?] Maximum Packet Size in CONNACK, and v5 4.13: a PUBLISH larger than the server's maximum gets
-/// DISCONNECT 0x95 Packet too large; the broker keeps serving others.
+/// [MQTT-3.2.2-15] and v5 section 4.13: the server announces its Maximum Packet Size in CONNACK; a PUBLISH
+/// larger than that gets DISCONNECT 0x95 Packet too large; the broker keeps serving others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mqtt_3_1_2_24_a_publish_above_the_servers_maximum_gets_disconnect_0x95() {
+async fn mqtt_3_2_2_15_a_publish_above_the_servers_maximum_gets_disconnect_0x95() {
     let broker = start("[limits]\nmax_packet_size = 256\n").await;
     let addr = broker.local_addr();
     let (mut c, connack) = Raw::connect(addr, &raw::connect(5, &unique("big"), true, 60, &[])).await;
@@ -329,8 +330,9 @@ async fn mqtt_3_1_2_25_a_message_above_the_clients_maximum_is_dropped_for_that_c
 
 // -------------------------------------------------------------------------------------------- keep alive
 
-/// [MQTT-3.2.2-21] [MQTT-3.1.2-21]: with `keep_alive_max` set, a client asking for a longer keep alive (or for
-/// none) is told the server's in CONNACK Server Keep Alive; one asking for less is left alone.
+/// [MQTT-3.2.2-21] [MQTT-3.2.2-22]: with `keep_alive_max` set, a client asking for a longer keep alive (or for
+/// none) is told the server's in CONNACK Server Keep Alive, which it must use; one asking for less gets no
+/// Server Keep Alive and keeps its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt_3_2_2_21_server_keep_alive_overrides_a_longer_request() {
     let broker = start("[limits]\nkeep_alive_max = 20\n").await;
@@ -351,8 +353,8 @@ async fn mqtt_3_2_2_21_server_keep_alive_overrides_a_longer_request() {
 }
 
 /// [MQTT-3.1.2-22]: a client silent for one and a half times its keep alive is disconnected (v5: DISCONNECT
-/// 0x8D Keep Alive timeout); PINGREQs keep it alive; the Server Keep Alive is the one enforced
-/// [MQTT-3.2.2-22].
+/// 0x8D Keep Alive timeout); PINGREQs keep it alive; when the server sent a Server Keep Alive, that is the
+/// value enforced [MQTT-3.2.2-21].
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt_3_1_2_22_keep_alive_is_enforced_at_one_and_a_half_times() {
     let broker = start("[limits]\nkeep_alive_max = 1\n").await;
@@ -394,10 +396,10 @@ async fn mqtt_3_1_2_22_keep_alive_is_enforced_at_one_and_a_half_times() {
 
 // ------------------------------------------------------------------------------ assigned client identifier
 
-/// [MQTT-3.1.3-6] [MQTT-3.2.2-16]: an empty client id is accepted and the CONNACK carries the Assigned Client
-/// Identifier, unique per connection; the session works under it.
+/// [MQTT-3.1.3-6] [MQTT-3.1.3-7]: an empty client id is accepted, the server assigns a unique one and returns
+/// it in the CONNACK's Assigned Client Identifier; the session works under it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mqtt_3_2_2_16_an_empty_client_id_gets_an_assigned_identifier() {
+async fn mqtt_3_1_3_7_an_empty_client_id_gets_an_assigned_identifier() {
     let broker = start("").await;
     let addr = broker.local_addr();
     let (mut a, ack_a) = Client::connect(options(addr, "")).await;
@@ -420,11 +422,11 @@ async fn mqtt_3_2_2_16_an_empty_client_id_gets_an_assigned_identifier() {
 
 // ------------------------------------------------------------------------------------------ topic aliases
 
-/// [MQTT-3.3.2-8] [MQTT-3.3.2-9] [MQTT-3.3.2-10]: a Topic Alias of 0 or above the server's Topic Alias Maximum is
-/// answered with DISCONNECT 0x94 Topic Alias invalid; an alias-only PUBLISH with an alias never set is a
-/// protocol error (0x82).
+/// [MQTT-3.3.2-8] [MQTT-3.3.2-9] [MQTT-3.3.2-12]: a Topic Alias of 0 or above the server's Topic Alias Maximum
+/// is answered with DISCONNECT 0x94 Topic Alias invalid; an alias-only PUBLISH with an alias never set on the
+/// connection is a protocol error (0x82).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mqtt_3_3_2_10_an_invalid_topic_alias_gets_disconnect_0x94() {
+async fn mqtt_3_3_2_12_an_invalid_topic_alias_gets_disconnect_0x94() {
     let broker = start("[limits]\ntopic_alias_maximum = 4\n").await;
     let addr = broker.local_addr();
     let alias = |a: u16| {
@@ -460,8 +462,8 @@ async fn mqtt_3_3_2_10_an_invalid_topic_alias_gets_disconnect_0x94() {
     broker.shutdown().await;
 }
 
-/// [MQTT-3.1.2-26] [MQTT-3.3.2-7]: the broker assigns aliases only when the client allows them, never above the
-/// client's Topic Alias Maximum, and starts over on a new connection.
+/// [MQTT-3.1.2-26] [MQTT-3.1.2-27] [MQTT-3.3.2-7]: the broker assigns aliases only when the client allows them,
+/// never above the client's Topic Alias Maximum, and starts over on a new connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt_3_1_2_26_outbound_aliases_respect_the_clients_maximum_and_reset_per_connection() {
     let broker = start("").await;
@@ -720,8 +722,8 @@ async fn mqtt_3_3_2_6_message_expiry_is_decremented_on_forward() {
     broker.shutdown().await;
 }
 
-/// [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-17] [MQTT-3.3.2-18] [MQTT-3.3.2-19] [MQTT-3.3.2-20]: Response
-/// Topic, Correlation Data, Content Type, Payload Format Indicator and user properties (order kept) reach the
+/// [MQTT-3.3.2-4] [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-17] [MQTT-3.3.2-18] [MQTT-3.3.2-20]: Payload
+/// Format Indicator, Response Topic, Correlation Data, user properties (in order) and Content Type reach the
 /// subscriber unaltered, live and from the retained store. (`paho_v5.rs` checks the same through paho.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt_3_3_2_17_request_response_and_user_properties_are_forwarded_unaltered() {
@@ -1085,5 +1087,90 @@ async fn shared_qos1_messages_of_a_persistent_member_are_kept_for_its_session() 
         again.push(payload_of(&p));
     }
     assert_eq!(again, to_a.iter().map(payload_of).collect::<Vec<_>>());
+    broker.shutdown().await;
+}
+
+/// A member that comes back with Clean Start discards its old session (v5 3.1.2.4): the messages that
+/// session had not delivered go to another member as for a session that expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_qos1_messages_of_a_session_discarded_by_clean_start_go_to_another_member() {
+    let broker = start("").await;
+    let addr = broker.local_addr();
+    let topic = unique("jobs");
+    let id = unique("a");
+    let mut ao = options(addr, &id);
+    ao.set_clean_start(false);
+    ao.set_session_expiry_interval(Some(60));
+    ao.set_manual_acks(true);
+    let (mut a, _) = Client::connect(ao).await;
+    let (mut b, _) = Client::connect(options(addr, &unique("b"))).await;
+    let (mut publ, _) = Client::connect(options(addr, &unique("pub"))).await;
+    let (to_a, to_b) = share_among(&mut a, &mut b, &mut publ, &topic, 6).await;
+    assert!(!to_a.is_empty());
+    drop(a);
+    // Back with Clean Start: the old session and its subscription are gone.
+    let (_a, ack) = Client::connect(options(addr, &id)).await;
+    assert!(!ack.session_present);
+    let mut at_b: BTreeSet<String> = to_b.iter().map(payload_of).collect();
+    for _ in 0..to_a.len() {
+        at_b.insert(payload_of(&b.next_publish().await));
+    }
+    assert_eq!(at_b, (0..6).map(|i| i.to_string()).collect::<BTreeSet<_>>());
+    broker.shutdown().await;
+}
+
+/// v5 section 3.3.2.3.4: a client may map a Topic Alias to another topic at any time; alias-only PUBLISHes then
+/// go to the new topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v5_3_3_2_3_4_a_client_may_remap_a_topic_alias() {
+    let broker = start("").await;
+    let addr = broker.local_addr();
+    let base = unique("remap");
+    let (mut sub, _) = Client::connect(options(addr, &unique("sub"))).await;
+    sub.sub(&format!("{base}/#"), QoS::AtLeastOnce).await;
+    let (mut c, _) = Raw::connect(addr, &raw::connect(5, &unique("remapper"), true, 60, &[])).await;
+    let alias1 = [0x23, 0x00, 0x01];
+    let (ta, tb) = (format!("{base}/a"), format!("{base}/b"));
+    for (id, topic, payload) in [
+        (1, ta.as_str(), "a-set"),
+        (2, "", "a-alias"),
+        (3, tb.as_str(), "b-set"),
+        (4, "", "b-alias"),
+    ] {
+        c.send(&raw::publish(5, topic, 1, id, &alias1, payload.as_bytes()))
+            .await;
+        assert_eq!(c.next().await.unwrap().kind(), 4, "PUBACK");
+    }
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        let p = sub.next_publish().await;
+        got.push((String::from_utf8(p.topic.to_vec()).unwrap(), payload_of(&p)));
+    }
+    assert_eq!(
+        got,
+        [
+            (ta.clone(), "a-set".to_owned()),
+            (ta, "a-alias".to_owned()),
+            (tb.clone(), "b-set".to_owned()),
+            (tb, "b-alias".to_owned())
+        ]
+    );
+    broker.shutdown().await;
+}
+
+/// [MQTT-3.3.4-3]: retained messages sent in answer to a SUBSCRIBE carry that subscription's identifier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_3_3_4_3_retained_messages_carry_the_subscription_identifier() {
+    let broker = start("").await;
+    let addr = broker.local_addr();
+    let topic = unique("sid-retained");
+    let (mut publ, _) = Client::connect(options(addr, &unique("pub"))).await;
+    publ.publish(&topic, QoS::AtLeastOnce, true, b"stored", props()).await;
+    let (mut c, _) = Client::connect(options(addr, &unique("sub"))).await;
+    c.subscribe(Filter::new(&topic, QoS::AtLeastOnce), Some(99)).await;
+    let p = c.next_publish().await;
+    assert_eq!((payload_of(&p).as_str(), p.retain), ("stored", true));
+    assert_eq!(p.properties.map(|p| p.subscription_identifiers), Some(vec![99]));
+    publ.publish(&topic, QoS::AtLeastOnce, true, b"", props()).await;
     broker.shutdown().await;
 }
