@@ -1174,3 +1174,39 @@ async fn mqtt_3_3_4_3_retained_messages_carry_the_subscription_identifier() {
     publ.publish(&topic, QoS::AtLeastOnce, true, b"", props()).await;
     broker.shutdown().await;
 }
+
+/// The memory side of the cap: `max_queued_bytes` bounds what an offline session's queue holds whatever the
+/// message count; the message that does not fit is dropped and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_sessions_queue_is_capped_in_bytes() {
+    let broker = start("[limits]\nmax_queued_bytes = 1000\n").await;
+    let addr = broker.local_addr();
+    let topic = unique("bytes-cap");
+    let id = unique("away");
+    let persistent = || {
+        let mut o = options(addr, &id);
+        o.set_clean_start(false);
+        o.set_session_expiry_interval(Some(300));
+        o
+    };
+    let (mut sub, _) = Client::connect(persistent()).await;
+    sub.sub(&topic, QoS::AtLeastOnce).await;
+    sub.disconnect().await;
+    let dropped_before = broker.stats().messages_dropped;
+
+    // Two 400-byte payloads fit in 1000 bytes with their topics; the third does not.
+    let (mut publ, _) = Client::connect(options(addr, &unique("pub"))).await;
+    for tag in [b'a', b'b', b'c'] {
+        publ.publish(&topic, QoS::AtLeastOnce, false, &[tag; 400], props())
+            .await;
+    }
+    common::wait_for("the drop counted", || broker.stats().messages_dropped > dropped_before).await;
+    let (mut sub, ack) = Client::connect(persistent()).await;
+    assert!(ack.session_present);
+    assert_eq!(sub.next_publish().await.payload[0], b'a');
+    assert_eq!(sub.next_publish().await.payload[0], b'b');
+    publ.publish(&topic, QoS::AtLeastOnce, false, b"fresh", props()).await;
+    assert_eq!(payload_of(&sub.next_publish().await), "fresh", "the third was dropped");
+    assert_eq!(broker.stats().messages_dropped, dropped_before + 1);
+    broker.shutdown().await;
+}

@@ -56,6 +56,10 @@ pub struct ServerConfig {
     /// Capacity of a session's queue of messages waiting to be sent (offline or beyond the client's Receive
     /// Maximum).
     pub max_queued_messages: usize,
+    /// Most bytes of payload, topic and variable-length properties a session's queue may hold, so that a slow
+    /// or offline client costs bounded memory whatever the message sizes; `usize::MAX`: no limit beyond the
+    /// message count.
+    pub max_queued_bytes: usize,
     /// What to drop when the queue is full.
     pub overflow_policy: OverflowPolicy,
     /// Whether QoS 0 messages are queued for a disconnected session (the spec allows either).
@@ -75,6 +79,7 @@ impl Default for ServerConfig {
             max_keep_alive: None,
             max_session_expiry_interval: u32::MAX,
             max_queued_messages: 1000,
+            max_queued_bytes: usize::MAX,
             overflow_policy: OverflowPolicy::DropNewest,
             queue_qos0_while_offline: false,
             assign_topic_aliases: true,

@@ -78,6 +78,25 @@ pub(crate) struct Outbound {
     unsent: VecDeque<PacketId>,
     /// The peer's Receive Maximum (65,535 when it sent none).
     pub(crate) receive_maximum: u16,
+    /// Sum of [`queued_size`] over `queue`.
+    queued_bytes: usize,
+    /// Most bytes `queue` may hold (see [`queued_size`]); `usize::MAX`: no limit.
+    pub(crate) max_queued_bytes: usize,
+}
+
+/// What a queued message costs against [`Outbound::max_queued_bytes`]: its payload, topic and the variable-length
+/// properties, the parts that grow with what publishers send (the fixed part of a `Message` is the same for
+/// every message and is bounded by the message count limit).
+pub(crate) fn queued_size(m: &Message) -> usize {
+    let p = &m.properties;
+    let strings = p.response_topic.as_ref().map_or(0, |t| t.as_str().len())
+        + p.correlation_data.as_ref().map_or(0, |d| d.len())
+        + p.content_type.as_ref().map_or(0, |c| c.len())
+        + p.user_properties
+            .iter()
+            .map(|u| u.name.len() + u.value.len())
+            .sum::<usize>();
+    m.payload.len() + m.topic.as_str().len() + strings
 }
 
 impl Default for Outbound {
@@ -90,6 +109,8 @@ impl Default for Outbound {
             outstanding: 0,
             unsent: VecDeque::new(),
             receive_maximum: u16::MAX,
+            queued_bytes: 0,
+            max_queued_bytes: usize::MAX,
         }
     }
 }
@@ -97,11 +118,29 @@ impl Default for Outbound {
 impl Outbound {
     /// Forgets everything (Clean Start).
     pub(crate) fn clear(&mut self) {
-        let receive_maximum = self.receive_maximum;
+        let (receive_maximum, max_queued_bytes) = (self.receive_maximum, self.max_queued_bytes);
         *self = Outbound {
             receive_maximum,
+            max_queued_bytes,
             ..Outbound::default()
         };
+    }
+
+    /// Bytes the queue holds, by [`queued_size`].
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.queued_bytes
+    }
+
+    fn pop_front(&mut self) -> Option<Message> {
+        let m = self.queue.pop_front()?;
+        self.queued_bytes = self.queued_bytes.saturating_sub(queued_size(&m));
+        Some(m)
+    }
+
+    fn remove(&mut self, at: usize) -> Option<Message> {
+        let m = self.queue.remove(at)?;
+        self.queued_bytes = self.queued_bytes.saturating_sub(queued_size(&m));
+        Some(m)
     }
 
     /// Releases spare capacity.
@@ -137,11 +176,12 @@ impl Outbound {
         None
     }
 
-    /// Adds a message to the back of the queue, enforcing the bound. Anything dropped is passed to `dropped`.
+    /// Adds a message to the back of the queue, enforcing the bounds: at most `limit` messages and
+    /// [`Outbound::max_queued_bytes`] bytes. Anything dropped is passed to `dropped`.
     ///
     /// A full queue sheds QoS 0 messages first, whatever the policy: a QoS 0 message is never kept at the
     /// expense of a QoS 1/2 one, which the sender handed over with a promise of delivery. Among messages of
-    /// the same class the policy decides.
+    /// the same class the policy decides. A message larger than the byte bound on its own is dropped at once.
     pub(crate) fn enqueue(
         &mut self,
         now: Instant,
@@ -150,10 +190,16 @@ impl Outbound {
         policy: OverflowPolicy,
         dropped: &mut impl FnMut(Message, DropReason),
     ) {
-        if self.queue.len() >= limit {
+        let size = queued_size(&message);
+        if size > self.max_queued_bytes {
+            dropped(message, DropReason::QueueFull);
+            return;
+        }
+        let fits = |q: &Outbound| q.queue.len() < limit && q.queued_bytes.saturating_add(size) <= q.max_queued_bytes;
+        if !fits(self) {
             self.prune_expired(now, dropped);
         }
-        if self.queue.len() >= limit {
+        while !fits(self) {
             let oldest_qos0 = self.queue.iter().position(|m| m.qos == QoS::AtMostOnce);
             match (message.qos, oldest_qos0, policy) {
                 // A QoS 0 arrival never displaces a QoS 1/2 message, nor (DropNewest) an older QoS 0 one.
@@ -163,7 +209,7 @@ impl Outbound {
                 }
                 // Room is made by the oldest QoS 0 message.
                 (_, Some(at), _) => {
-                    if let Some(victim) = self.queue.remove(at) {
+                    if let Some(victim) = self.remove(at) {
                         dropped(victim, DropReason::QueueFull);
                     }
                 }
@@ -171,7 +217,7 @@ impl Outbound {
                     dropped(message, DropReason::QueueFull);
                     return;
                 }
-                (_, None, OverflowPolicy::DropOldest) => match self.queue.pop_front() {
+                (_, None, OverflowPolicy::DropOldest) => match self.pop_front() {
                     Some(oldest) => dropped(oldest, DropReason::QueueFull),
                     // limit == 0: nothing can be queued.
                     None => {
@@ -181,6 +227,7 @@ impl Outbound {
                 },
             }
         }
+        self.queued_bytes += size;
         self.queue.push_back(message);
     }
 
@@ -198,6 +245,7 @@ impl Outbound {
         let mut kept = VecDeque::with_capacity(self.queue.len());
         for m in self.queue.drain(..) {
             if m.is_expired(now) {
+                self.queued_bytes = self.queued_bytes.saturating_sub(queued_size(&m));
                 dropped(m, DropReason::Expired);
             } else {
                 kept.push_back(m);
@@ -221,18 +269,18 @@ impl Outbound {
     pub(crate) fn next(&mut self, now: Instant, also_used: &impl Fn(PacketId) -> bool) -> Option<Next> {
         let front = self.queue.front()?;
         if front.is_expired(now) {
-            let m = self.queue.pop_front()?;
+            let m = self.pop_front()?;
             return Some(Next::Dropped(m, DropReason::Expired));
         }
         if front.qos == QoS::AtMostOnce {
-            let message = self.queue.pop_front()?;
+            let message = self.pop_front()?;
             return Some(Next::Send { id: None, message });
         }
         if !self.has_quota() {
             return None;
         }
         let id = self.allocate_id(also_used)?;
-        let message = self.queue.pop_front()?;
+        let message = self.pop_front()?;
         Some(Next::Send { id: Some(id), message })
     }
 
@@ -415,6 +463,7 @@ impl Outbound {
                 },
             );
         }
+        self.queued_bytes = queued.iter().map(queued_size).sum();
         self.queue = queued.into();
         self.next_id = next_id.max(1);
     }
@@ -541,6 +590,57 @@ mod tests {
                     assert_eq!(kept, [4, 5, 7]);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_byte_bound_sheds_qos0_then_follows_the_policy() {
+        let now = Instant::now();
+        // 10-byte payloads on a 1-byte topic: 11 bytes each; room for three.
+        let m = |qos: QoS, tag: u8| Message::new(TopicName::from_static("t"), vec![tag; 10], qos);
+        for policy in [OverflowPolicy::DropNewest, OverflowPolicy::DropOldest] {
+            let mut out = Outbound {
+                max_queued_bytes: 33,
+                ..Outbound::default()
+            };
+            let mut dropped = Vec::new();
+            let mut sink = |m: Message, r: DropReason| dropped.push((m.payload[0], r));
+            for (qos, tag) in [(QoS::AtMostOnce, 1), (QoS::AtLeastOnce, 2), (QoS::AtMostOnce, 3)] {
+                out.enqueue(now, m(qos, tag), 100, policy, &mut sink);
+            }
+            assert_eq!(out.queued_bytes(), 33);
+            // Needs 11 bytes: the oldest QoS 0 message goes.
+            out.enqueue(now, m(QoS::AtLeastOnce, 4), 100, policy, &mut sink);
+            // A message of 22 bytes needs two slots' worth: the remaining QoS 0 one and then, by the policy,
+            // the oldest QoS 1 message or itself.
+            let big = Message::new(TopicName::from_static("t"), vec![5u8; 21], QoS::AtLeastOnce);
+            out.enqueue(now, big, 100, policy, &mut sink);
+            // Larger than the whole bound: dropped at once, nothing else is touched.
+            let huge = Message::new(TopicName::from_static("t"), vec![6u8; 40], QoS::AtLeastOnce);
+            out.enqueue(now, huge, 100, policy, &mut sink);
+            let kept: Vec<u8> = out.queue_snapshot().iter().map(|m| m.payload[0]).collect();
+            let full = DropReason::QueueFull;
+            match policy {
+                OverflowPolicy::DropNewest => {
+                    assert_eq!(dropped, [(1, full), (3, full), (5, full), (6, full)]);
+                    assert_eq!(kept, [2, 4]);
+                }
+                OverflowPolicy::DropOldest => {
+                    assert_eq!(dropped, [(1, full), (3, full), (2, full), (6, full)]);
+                    assert_eq!(kept, [4, 5]);
+                }
+            }
+            assert_eq!(
+                out.queued_bytes(),
+                out.queue_snapshot().iter().map(queued_size).sum::<usize>()
+            );
+            // Sending drains the count too.
+            while let Some(Next::Send { id, message }) = out.next(now, &none) {
+                if let Some(id) = id {
+                    out.track(id, message);
+                }
+            }
+            assert_eq!(out.queued_bytes(), 0);
         }
     }
 
