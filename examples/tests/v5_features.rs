@@ -1210,3 +1210,39 @@ async fn an_offline_sessions_queue_is_capped_in_bytes() {
     assert_eq!(broker.stats().messages_dropped, dropped_before + 1);
     broker.shutdown().await;
 }
+
+/// A member's session saved by a graceful shutdown and restored by the next broker keeps its undelivered
+/// shared messages; when it then expires without the client coming back, they go to another member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_messages_of_a_restored_session_that_expires_go_to_another_member() {
+    let toml = "[listener]\naddress = \"127.0.0.1:0\"\n";
+    let broker = start("").await;
+    let addr = broker.local_addr();
+    let topic = unique("jobs");
+    let mut ao = options(addr, &unique("a"));
+    ao.set_clean_start(false);
+    ao.set_session_expiry_interval(Some(2));
+    ao.set_manual_acks(true);
+    let (mut a, _) = Client::connect(ao).await;
+    let (mut b, _) = Client::connect(options(addr, &unique("b"))).await;
+    let (mut publ, _) = Client::connect(options(addr, &unique("pub"))).await;
+    let (to_a, _) = share_among(&mut a, &mut b, &mut publ, &topic, 4).await;
+    assert!(!to_a.is_empty());
+    drop((a, b, publ));
+    let saved = tokio::time::timeout(WAIT, broker.shutdown()).await.unwrap();
+    assert!(!saved.is_empty(), "the persistent member's session is saved");
+
+    let config = hpmq_examples::broker::Config::from_toml_str(toml).unwrap();
+    let broker = hpmq_examples::broker::Broker::start_with(config, saved, None)
+        .await
+        .unwrap();
+    let (mut b, _) = Client::connect(options(broker.local_addr(), &unique("b2"))).await;
+    b.sub(&format!("$share/g/{topic}"), QoS::AtLeastOnce).await;
+    // `a` never returns: its restored session expires about 2 s after the shutdown.
+    let mut got = BTreeSet::new();
+    for _ in 0..to_a.len() {
+        got.insert(payload_of(&b.next_publish().await));
+    }
+    assert_eq!(got, to_a.iter().map(payload_of).collect::<BTreeSet<_>>());
+    broker.shutdown().await;
+}

@@ -134,6 +134,8 @@ pub(crate) fn spawn(
             control: control_tx,
         },
     );
+    // A restored session may expire before anyone connects: its orphans need its filters.
+    let shared_filters = shared_filters_of(session.subscriptions());
     let task = SessionTask {
         shared: Arc::clone(shared),
         me: ClientRef { key, tx },
@@ -150,8 +152,8 @@ pub(crate) fn spawn(
         routing: Routing::default(),
         counted: false,
         close_conn: false,
-        shared_filters: Vec::new(),
-        refresh_shared_filters: true,
+        shared_filters,
+        refresh_shared_filters: false,
         orphans: Vec::new(),
     };
     shared.tasks.spawn(task.run(control_rx, rx, first));
