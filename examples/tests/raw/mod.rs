@@ -111,7 +111,10 @@ pub struct Raw {
 impl Raw {
     /// Opens a TCP connection and writes `connect`; returns the connection and the CONNACK.
     pub async fn connect(addr: SocketAddr, connect: &[u8]) -> (Raw, Frame) {
-        let stream = TcpStream::connect(addr).await.unwrap();
+        let stream = tokio::time::timeout(WAIT, TcpStream::connect(addr))
+            .await
+            .expect("TCP connect hangs")
+            .unwrap();
         let mut raw = Raw { stream };
         raw.send(connect).await;
         let connack = raw.next().await.expect("closed before CONNACK");
