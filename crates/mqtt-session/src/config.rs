@@ -4,7 +4,9 @@ use std::num::{NonZeroU16, NonZeroU32};
 
 use mqtt_codec::QoS;
 
-/// What happens when a message arrives for a session whose queue is full.
+/// What happens when a message arrives for a session whose queue is full. Under either policy QoS 0 messages
+/// go first: a queued QoS 0 message makes room for an arriving QoS 1/2 one, and a QoS 0 arrival never
+/// displaces a QoS 1/2 message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OverflowPolicy {
     /// Keep the queue, drop the arriving message (like mosquitto's `max_queued_messages`).
@@ -28,6 +30,10 @@ pub enum DropReason {
     /// Client role: the server answered CONNACK with Session Present 0, so the in-flight exchange is void
     /// [MQTT-3.2.2-5].
     SessionLost,
+    /// Server role: the session ended (it expired, or a Clean Start discarded it) while the message was
+    /// queued or sent and unacknowledged. A broker should hand a message it delivered through a shared
+    /// subscription to another member of the group (v5 section 4.8.2).
+    SessionEnded,
 }
 
 /// Server-side limits, announced to v5 clients in CONNACK and enforced on every packet.
@@ -50,6 +56,10 @@ pub struct ServerConfig {
     /// Capacity of a session's queue of messages waiting to be sent (offline or beyond the client's Receive
     /// Maximum).
     pub max_queued_messages: usize,
+    /// Most bytes of payload, topic and variable-length properties a session's queue may hold, so that a slow
+    /// or offline client costs bounded memory whatever the message sizes; `usize::MAX`: no limit beyond the
+    /// message count.
+    pub max_queued_bytes: usize,
     /// What to drop when the queue is full.
     pub overflow_policy: OverflowPolicy,
     /// Whether QoS 0 messages are queued for a disconnected session (the spec allows either).
@@ -69,6 +79,7 @@ impl Default for ServerConfig {
             max_keep_alive: None,
             max_session_expiry_interval: u32::MAX,
             max_queued_messages: 1000,
+            max_queued_bytes: usize::MAX,
             overflow_policy: OverflowPolicy::DropNewest,
             queue_qos0_while_offline: false,
             assign_topic_aliases: true,

@@ -78,6 +78,25 @@ pub(crate) struct Outbound {
     unsent: VecDeque<PacketId>,
     /// The peer's Receive Maximum (65,535 when it sent none).
     pub(crate) receive_maximum: u16,
+    /// Sum of [`queued_size`] over `queue`.
+    queued_bytes: usize,
+    /// Most bytes `queue` may hold (see [`queued_size`]); `usize::MAX`: no limit.
+    pub(crate) max_queued_bytes: usize,
+}
+
+/// What a queued message costs against [`Outbound::max_queued_bytes`]: its payload, topic and the variable-length
+/// properties, the parts that grow with what publishers send (the fixed part of a `Message` is the same for
+/// every message and is bounded by the message count limit).
+pub(crate) fn queued_size(m: &Message) -> usize {
+    let p = &m.properties;
+    let strings = p.response_topic.as_ref().map_or(0, |t| t.as_str().len())
+        + p.correlation_data.as_ref().map_or(0, |d| d.len())
+        + p.content_type.as_ref().map_or(0, |c| c.len())
+        + p.user_properties
+            .iter()
+            .map(|u| u.name.len() + u.value.len())
+            .sum::<usize>();
+    m.payload.len() + m.topic.as_str().len() + strings
 }
 
 impl Default for Outbound {
@@ -90,6 +109,8 @@ impl Default for Outbound {
             outstanding: 0,
             unsent: VecDeque::new(),
             receive_maximum: u16::MAX,
+            queued_bytes: 0,
+            max_queued_bytes: usize::MAX,
         }
     }
 }
@@ -97,11 +118,29 @@ impl Default for Outbound {
 impl Outbound {
     /// Forgets everything (Clean Start).
     pub(crate) fn clear(&mut self) {
-        let receive_maximum = self.receive_maximum;
+        let (receive_maximum, max_queued_bytes) = (self.receive_maximum, self.max_queued_bytes);
         *self = Outbound {
             receive_maximum,
+            max_queued_bytes,
             ..Outbound::default()
         };
+    }
+
+    /// Bytes the queue holds, by [`queued_size`].
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.queued_bytes
+    }
+
+    fn pop_front(&mut self) -> Option<Message> {
+        let m = self.queue.pop_front()?;
+        self.queued_bytes = self.queued_bytes.saturating_sub(queued_size(&m));
+        Some(m)
+    }
+
+    fn remove(&mut self, at: usize) -> Option<Message> {
+        let m = self.queue.remove(at)?;
+        self.queued_bytes = self.queued_bytes.saturating_sub(queued_size(&m));
+        Some(m)
     }
 
     /// Releases spare capacity.
@@ -137,7 +176,12 @@ impl Outbound {
         None
     }
 
-    /// Adds a message to the back of the queue, enforcing the bound. Anything dropped is passed to `dropped`.
+    /// Adds a message to the back of the queue, enforcing the bounds: at most `limit` messages and
+    /// [`Outbound::max_queued_bytes`] bytes. Anything dropped is passed to `dropped`.
+    ///
+    /// A full queue sheds QoS 0 messages first, whatever the policy: a QoS 0 message is never kept at the
+    /// expense of a QoS 1/2 one, which the sender handed over with a promise of delivery. Among messages of
+    /// the same class the policy decides. A message larger than the byte bound on its own is dropped at once.
     pub(crate) fn enqueue(
         &mut self,
         now: Instant,
@@ -146,16 +190,34 @@ impl Outbound {
         policy: OverflowPolicy,
         dropped: &mut impl FnMut(Message, DropReason),
     ) {
-        if self.queue.len() >= limit {
+        let size = queued_size(&message);
+        if size > self.max_queued_bytes {
+            dropped(message, DropReason::QueueFull);
+            return;
+        }
+        let fits = |q: &Outbound| q.queue.len() < limit && q.queued_bytes.saturating_add(size) <= q.max_queued_bytes;
+        if !fits(self) {
             self.prune_expired(now, dropped);
         }
-        if self.queue.len() >= limit {
-            match policy {
-                OverflowPolicy::DropNewest => {
+        while !fits(self) {
+            let oldest_qos0 = self.queue.iter().position(|m| m.qos == QoS::AtMostOnce);
+            match (message.qos, oldest_qos0, policy) {
+                // A QoS 0 arrival never displaces a QoS 1/2 message, nor (DropNewest) an older QoS 0 one.
+                (QoS::AtMostOnce, None, _) | (QoS::AtMostOnce, Some(_), OverflowPolicy::DropNewest) => {
                     dropped(message, DropReason::QueueFull);
                     return;
                 }
-                OverflowPolicy::DropOldest => match self.queue.pop_front() {
+                // Room is made by the oldest QoS 0 message.
+                (_, Some(at), _) => {
+                    if let Some(victim) = self.remove(at) {
+                        dropped(victim, DropReason::QueueFull);
+                    }
+                }
+                (_, None, OverflowPolicy::DropNewest) => {
+                    dropped(message, DropReason::QueueFull);
+                    return;
+                }
+                (_, None, OverflowPolicy::DropOldest) => match self.pop_front() {
                     Some(oldest) => dropped(oldest, DropReason::QueueFull),
                     // limit == 0: nothing can be queued.
                     None => {
@@ -165,6 +227,7 @@ impl Outbound {
                 },
             }
         }
+        self.queued_bytes += size;
         self.queue.push_back(message);
     }
 
@@ -182,6 +245,7 @@ impl Outbound {
         let mut kept = VecDeque::with_capacity(self.queue.len());
         for m in self.queue.drain(..) {
             if m.is_expired(now) {
+                self.queued_bytes = self.queued_bytes.saturating_sub(queued_size(&m));
                 dropped(m, DropReason::Expired);
             } else {
                 kept.push_back(m);
@@ -205,18 +269,18 @@ impl Outbound {
     pub(crate) fn next(&mut self, now: Instant, also_used: &impl Fn(PacketId) -> bool) -> Option<Next> {
         let front = self.queue.front()?;
         if front.is_expired(now) {
-            let m = self.queue.pop_front()?;
+            let m = self.pop_front()?;
             return Some(Next::Dropped(m, DropReason::Expired));
         }
         if front.qos == QoS::AtMostOnce {
-            let message = self.queue.pop_front()?;
+            let message = self.pop_front()?;
             return Some(Next::Send { id: None, message });
         }
         if !self.has_quota() {
             return None;
         }
         let id = self.allocate_id(also_used)?;
-        let message = self.queue.pop_front()?;
+        let message = self.pop_front()?;
         Some(Next::Send { id: Some(id), message })
     }
 
@@ -354,6 +418,24 @@ impl Outbound {
         None
     }
 
+    /// Empties the session's outbound state and returns the messages it had not delivered: PUBLISHes sent and
+    /// not acknowledged (in send order; QoS 2 messages already released with PUBREL were delivered), then the
+    /// queue.
+    pub(crate) fn take_undelivered(&mut self) -> Vec<Message> {
+        let mut slots: Vec<(u64, InflightPublish)> = self.inflight.drain().map(|(_, s)| (s.seq, s.state)).collect();
+        slots.sort_unstable_by_key(|(seq, _)| *seq);
+        let mut out: Vec<Message> = slots
+            .into_iter()
+            .filter_map(|(_, state)| match state {
+                InflightPublish::AwaitingPubAck(m) | InflightPublish::AwaitingPubRec(m) => Some(m),
+                InflightPublish::AwaitingPubComp => None,
+            })
+            .collect();
+        out.extend(self.queue.drain(..));
+        self.clear();
+        out
+    }
+
     /// The in-flight table in send order, for a snapshot.
     pub(crate) fn inflight_snapshot(&self) -> Vec<(PacketId, InflightPublish)> {
         let mut slots: Vec<(&PacketId, &Slot)> = self.inflight.iter().collect();
@@ -381,6 +463,7 @@ impl Outbound {
                 },
             );
         }
+        self.queued_bytes = queued.iter().map(queued_size).sum();
         self.queue = queued.into();
         self.next_id = next_id.max(1);
     }
@@ -475,6 +558,118 @@ mod tests {
         });
         assert_eq!(dropped, vec![(bytes::Bytes::from(vec![9u8]), DropReason::QueueFull)]);
         assert_eq!(out.queued_len(), 2);
+    }
+
+    #[test]
+    fn a_full_queue_sheds_qos0_first() {
+        let now = Instant::now();
+        let m = |qos: QoS, tag: u8| Message::new(TopicName::from_static("t"), vec![tag], qos);
+        for policy in [OverflowPolicy::DropNewest, OverflowPolicy::DropOldest] {
+            let mut out = Outbound::default();
+            let mut dropped = Vec::new();
+            let mut sink = |m: Message, r: DropReason| dropped.push((m.payload[0], r));
+            for (qos, tag) in [(QoS::AtLeastOnce, 1), (QoS::AtMostOnce, 2), (QoS::AtMostOnce, 3)] {
+                out.enqueue(now, m(qos, tag), 3, policy, &mut sink);
+            }
+            // QoS 1 arrivals push out the QoS 0 messages, oldest first.
+            out.enqueue(now, m(QoS::ExactlyOnce, 4), 3, policy, &mut sink);
+            out.enqueue(now, m(QoS::AtLeastOnce, 5), 3, policy, &mut sink);
+            // A QoS 0 arrival to a queue of QoS 1/2 messages is the one dropped.
+            out.enqueue(now, m(QoS::AtMostOnce, 6), 3, policy, &mut sink);
+            // No QoS 0 left: the policy decides between QoS 1/2 messages.
+            out.enqueue(now, m(QoS::AtLeastOnce, 7), 3, policy, &mut sink);
+            let kept: Vec<u8> = out.queue_snapshot().iter().map(|m| m.payload[0]).collect();
+            let full = DropReason::QueueFull;
+            match policy {
+                OverflowPolicy::DropNewest => {
+                    assert_eq!(dropped, [(2, full), (3, full), (6, full), (7, full)]);
+                    assert_eq!(kept, [1, 4, 5]);
+                }
+                OverflowPolicy::DropOldest => {
+                    assert_eq!(dropped, [(2, full), (3, full), (6, full), (1, full)]);
+                    assert_eq!(kept, [4, 5, 7]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_byte_bound_sheds_qos0_then_follows_the_policy() {
+        let now = Instant::now();
+        // 10-byte payloads on a 1-byte topic: 11 bytes each; room for three.
+        let m = |qos: QoS, tag: u8| Message::new(TopicName::from_static("t"), vec![tag; 10], qos);
+        for policy in [OverflowPolicy::DropNewest, OverflowPolicy::DropOldest] {
+            let mut out = Outbound {
+                max_queued_bytes: 33,
+                ..Outbound::default()
+            };
+            let mut dropped = Vec::new();
+            let mut sink = |m: Message, r: DropReason| dropped.push((m.payload[0], r));
+            for (qos, tag) in [(QoS::AtMostOnce, 1), (QoS::AtLeastOnce, 2), (QoS::AtMostOnce, 3)] {
+                out.enqueue(now, m(qos, tag), 100, policy, &mut sink);
+            }
+            assert_eq!(out.queued_bytes(), 33);
+            // Needs 11 bytes: the oldest QoS 0 message goes.
+            out.enqueue(now, m(QoS::AtLeastOnce, 4), 100, policy, &mut sink);
+            // A message of 22 bytes needs two slots' worth: the remaining QoS 0 one and then, by the policy,
+            // the oldest QoS 1 message or itself.
+            let big = Message::new(TopicName::from_static("t"), vec![5u8; 21], QoS::AtLeastOnce);
+            out.enqueue(now, big, 100, policy, &mut sink);
+            // Larger than the whole bound: dropped at once, nothing else is touched.
+            let huge = Message::new(TopicName::from_static("t"), vec![6u8; 40], QoS::AtLeastOnce);
+            out.enqueue(now, huge, 100, policy, &mut sink);
+            let kept: Vec<u8> = out.queue_snapshot().iter().map(|m| m.payload[0]).collect();
+            let full = DropReason::QueueFull;
+            match policy {
+                OverflowPolicy::DropNewest => {
+                    assert_eq!(dropped, [(1, full), (3, full), (5, full), (6, full)]);
+                    assert_eq!(kept, [2, 4]);
+                }
+                OverflowPolicy::DropOldest => {
+                    assert_eq!(dropped, [(1, full), (3, full), (2, full), (6, full)]);
+                    assert_eq!(kept, [4, 5]);
+                }
+            }
+            assert_eq!(
+                out.queued_bytes(),
+                out.queue_snapshot().iter().map(queued_size).sum::<usize>()
+            );
+            // Sending drains the count too.
+            while let Some(Next::Send { id, message }) = out.next(now, &none) {
+                if let Some(id) = id {
+                    out.track(id, message);
+                }
+            }
+            assert_eq!(out.queued_bytes(), 0);
+        }
+    }
+
+    #[test]
+    fn take_undelivered_returns_unacknowledged_then_queued_messages() {
+        let now = Instant::now();
+        let mut out = Outbound {
+            receive_maximum: 3,
+            ..Outbound::default()
+        };
+        let mut drop = |_: Message, _: DropReason| panic!("nothing should drop");
+        for (qos, tag) in [
+            (QoS::AtLeastOnce, 1),
+            (QoS::ExactlyOnce, 2),
+            (QoS::ExactlyOnce, 3),
+            (QoS::AtLeastOnce, 4),
+            (QoS::AtMostOnce, 5),
+        ] {
+            let m = Message::new(TopicName::from_static("t"), vec![tag], qos);
+            out.enqueue(now, m, 10, OverflowPolicy::DropNewest, &mut drop);
+        }
+        let _one = send(&mut out, now);
+        let two = send(&mut out, now);
+        let _three = send(&mut out, now);
+        // 2 is released (PUBREL sent): delivered, so not returned.
+        assert_eq!(out.on_pubrec(two, false), PubRecOutcome::SendPubRel);
+        let tags: Vec<u8> = out.take_undelivered().iter().map(|m| m.payload[0]).collect();
+        assert_eq!(tags, [1, 3, 4, 5]);
+        assert_eq!((out.inflight_len(), out.queued_len()), (0, 0));
     }
 
     #[test]

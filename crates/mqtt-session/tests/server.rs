@@ -974,8 +974,42 @@ fn session_state_is_kept_until_the_expiry_interval_passes() {
     s.handle_timeout(t0 + secs(59));
     assert!(!s.is_ended());
     s.handle_timeout(t0 + secs(60));
-    assert_eq!(events(&mut s), [Event::SessionEnded]);
+    // The unacknowledged message is handed back (a broker re-routes shared-subscription messages, v5 4.8.2).
+    assert_eq!(
+        events(&mut s),
+        [
+            Event::Dropped {
+                message: msg("a", "x", QoS::AtLeastOnce),
+                reason: DropReason::SessionEnded
+            },
+            Event::SessionEnded
+        ]
+    );
     assert_eq!(s.inflight_len(), 0);
+}
+
+#[test]
+fn a_clean_start_hands_back_what_the_old_session_had_not_delivered() {
+    let t0 = Instant::now();
+    let c = with_props(v5("c").clean_start(false), |p| p.session_expiry_interval = Some(60));
+    let mut s = connected(ServerConfig::default(), t0, c);
+    s.publish(t0, msg("a", "sent", QoS::AtLeastOnce));
+    s.connection_lost(t0);
+    s.publish(t0, msg("a", "queued", QoS::AtLeastOnce));
+    events(&mut s);
+    connect(&mut s, t0 + secs(1), v5("c"));
+    let handed_back: Vec<_> = events(&mut s)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Dropped {
+                message,
+                reason: DropReason::SessionEnded,
+            } => Some(message.payload),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(handed_back, ["sent", "queued"]);
+    assert_eq!((s.inflight_len(), s.queued_len()), (0, 0));
 }
 
 #[test]

@@ -57,8 +57,12 @@ pub struct LimitsConfig {
     #[serde(alias = "max_inflight")]
     pub receive_maximum: u16,
     /// Messages queued per client (offline, or beyond the client's Receive Maximum); further ones are
-    /// dropped. Default 1000.
+    /// dropped, QoS 0 messages first, and counted in `$SYS/broker/messages/dropped`. Default 1000.
     pub max_queued_messages: usize,
+    /// Bytes (payloads, topics and variable-length properties) queued per client; further messages are
+    /// dropped the same way. With `max_queued_messages` this bounds the memory a slow or offline client
+    /// costs. Default 16 MiB.
+    pub max_queued_bytes: usize,
     /// Highest Keep Alive a client may use, in seconds; a client asking for more (or for 0) is told this
     /// value as Server Keep Alive. 0: no cap. Default 0.
     pub keep_alive_max: u16,
@@ -80,6 +84,7 @@ impl Default for LimitsConfig {
             max_packet_size: 1 << 20,
             receive_maximum: 1024,
             max_queued_messages: 1000,
+            max_queued_bytes: 16 << 20,
             keep_alive_max: 0,
             session_expiry_max: 86_400,
             topic_alias_maximum: 64,
@@ -221,6 +226,9 @@ impl Config {
         if self.limits.max_queued_messages == 0 {
             return Err(invalid("limits.max_queued_messages".into(), "must be at least 1"));
         }
+        if self.limits.max_queued_bytes == 0 {
+            return Err(invalid("limits.max_queued_bytes".into(), "must be at least 1"));
+        }
         if self.limits.connect_timeout_ms == 0 {
             return Err(invalid("limits.connect_timeout_ms".into(), "must be at least 1"));
         }
@@ -283,6 +291,7 @@ impl Config {
             max_keep_alive: NonZeroU16::new(l.keep_alive_max),
             max_session_expiry_interval: l.session_expiry_max,
             max_queued_messages: l.max_queued_messages,
+            max_queued_bytes: l.max_queued_bytes,
             ..mqtt_session::ServerConfig::default()
         }
     }

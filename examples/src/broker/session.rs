@@ -7,9 +7,9 @@ use std::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
 use hpmq_host::Direction;
-use mqtt_codec::{ByteStr, Connect, MqttCodec, Packet, QoS, ReasonCode, RetainHandling};
+use mqtt_codec::{ByteStr, Connect, MqttCodec, Packet, QoS, ReasonCode, RetainHandling, TopicFilter};
 use mqtt_router::Deliveries;
-use mqtt_session::{Accept, Event, Message, ServerSession, SessionSnapshot};
+use mqtt_session::{Accept, DropReason, Event, Message, ServerSession, SessionSnapshot};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::Framed;
@@ -139,6 +139,8 @@ pub(crate) fn spawn(
             control: control_tx,
         },
     );
+    // A restored session may expire before anyone connects: its orphans need its filters.
+    let shared_filters = shared_filters_of(session.subscriptions());
     let task = SessionTask {
         shared: Arc::clone(shared),
         me: ClientRef { key, tx },
@@ -155,6 +157,9 @@ pub(crate) fn spawn(
         routing: Routing::default(),
         counted: false,
         close_conn: false,
+        shared_filters,
+        refresh_shared_filters: false,
+        orphans: Vec::new(),
     };
     shared.tasks.spawn(task.run(control_rx, rx, first));
 }
@@ -190,6 +195,15 @@ async fn read(conn: &mut Option<Framed<TcpStream, MqttCodec>>) -> Frame {
     }
 }
 
+/// The `$share/...` filters among `subscriptions`.
+fn shared_filters_of(subscriptions: &[mqtt_session::Subscription]) -> Vec<TopicFilter> {
+    subscriptions
+        .iter()
+        .filter(|s| s.filter.is_shared())
+        .map(|s| s.filter.clone())
+        .collect()
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -212,6 +226,14 @@ struct SessionTask {
     counted: bool,
     /// The session reported `Closed`: drop the socket once pending packets are written.
     close_conn: bool,
+    /// The session's shared subscriptions (`$share/...` filters), kept here because the session forgets its
+    /// subscriptions before it reports the messages it could not deliver.
+    shared_filters: Vec<TopicFilter>,
+    /// `shared_filters` is to be re-read from the session once pending orphans are handled.
+    refresh_shared_filters: bool,
+    /// Messages the session ended (or a Clean Start discarded) without delivering, that came through one of
+    /// `shared_filters`: they go to another member of the group (v5 section 4.8.2).
+    orphans: Vec<Message>,
 }
 
 impl SessionTask {
@@ -267,6 +289,13 @@ impl SessionTask {
             }
         }
         drop(guard);
+        if !shutting_down {
+            // Deliveries that reached the inbox after the session ended are orphans too.
+            inbox.close();
+            while let Ok(message) = inbox.try_recv() {
+                self.orphan(message);
+            }
+        }
         self.finish(control, shutting_down, handoff);
     }
 
@@ -360,6 +389,15 @@ impl SessionTask {
             self.close_conn = false;
             self.conn = None;
         }
+        if !self.session.is_ended() {
+            // A Clean Start discarded the old session's messages: the new connection's subscriptions are in
+            // the router by now, so the old ones no longer attract the orphans.
+            self.reroute_orphans();
+        }
+        if self.refresh_shared_filters && self.orphans.is_empty() {
+            self.refresh_shared_filters = false;
+            self.shared_filters = shared_filters_of(self.session.subscriptions());
+        }
     }
 
     /// Writes every pending packet; false when the connection failed or stalled past the write timeout.
@@ -429,6 +467,7 @@ impl SessionTask {
                 tracing::debug!(client_id = &*self.client_id, peer = ?self.info.peer_addr, "client connected");
                 // A clean start emptied the session's subscriptions; a resumed one keeps them.
                 self.sync_router();
+                self.refresh_shared_filters = true;
             }
             Event::Publish { message, ack } => {
                 Stats::add(&self.shared.stats.messages_received, 1);
@@ -464,7 +503,12 @@ impl SessionTask {
                 for filter in &filters {
                     router.unsubscribe(&self.me, filter);
                 }
+                self.shared_filters.retain(|f| !filters.contains(f));
             }
+            Event::Dropped {
+                message,
+                reason: DropReason::SessionEnded,
+            } => self.orphan(message),
             Event::Dropped { message, reason } => {
                 Stats::add(&self.shared.stats.messages_dropped, 1);
                 tracing::debug!(
@@ -527,6 +571,9 @@ impl SessionTask {
                 reasons.push(error.reason_code());
                 continue;
             }
+            if wanted.filter.is_shared() && !self.shared_filters.contains(&wanted.filter) {
+                self.shared_filters.push(wanted.filter.clone());
+            }
             reasons.push(match options.qos {
                 QoS::AtMostOnce => ReasonCode::GRANTED_QOS0,
                 QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
@@ -560,6 +607,74 @@ impl SessionTask {
         }
         for m in retained {
             self.deliver(m).await;
+        }
+    }
+
+    /// A message the session gave back undelivered because it ended: kept for another member of a share
+    /// group when it came through a shared subscription, otherwise counted as dropped.
+    fn orphan(&mut self, message: Message) {
+        if self.shared_filters.iter().any(|f| f.matches(&message.topic)) {
+            self.orphans.push(message);
+        } else {
+            Stats::add(&self.shared.stats.messages_dropped, 1);
+            tracing::debug!(
+                client_id = &*self.client_id,
+                topic = message.topic.as_str(),
+                "session ended; undelivered message dropped"
+            );
+        }
+    }
+
+    /// Hands every orphan to the member its share group picks now, other than this session (v5 section
+    /// 4.8.2: "If the Client's Session terminates before the Client reconnects, the Server SHOULD send the
+    /// Application Message to another Client that is subscribed to the same Shared Subscription"). A message
+    /// that also matched a non-shared subscription of this session may so reach the group twice, which QoS 1
+    /// allows; one no other member can take is counted as dropped.
+    fn reroute_orphans(&mut self) {
+        if self.orphans.is_empty() {
+            return;
+        }
+        let orphans = std::mem::take(&mut self.orphans);
+        let router = self
+            .shared
+            .router
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for message in orphans {
+            let mut groups: Vec<&str> = self
+                .shared_filters
+                .iter()
+                .filter(|f| f.matches(&message.topic))
+                .filter_map(|f| f.share_group())
+                .collect();
+            groups.dedup();
+            let mut handed = 0;
+            router.visit(&message.topic, None, |m| {
+                let Some(at) = m.share_group.and_then(|g| groups.iter().position(|mine| *mine == g)) else {
+                    return;
+                };
+                if *m.client == self.me {
+                    return;
+                }
+                groups.swap_remove(at);
+                let mut copy = message.clone();
+                copy.qos = copy.qos.min(m.options.qos);
+                copy.retain = copy.retain && m.options.retain_as_published;
+                copy.properties.topic_alias = None;
+                copy.properties.subscription_identifiers = m.subscription_id.into_iter().collect();
+                if m.client.tx.try_send(copy).is_ok() {
+                    handed += 1;
+                }
+            });
+            if handed == 0 {
+                Stats::add(&self.shared.stats.messages_dropped, 1);
+            }
+            tracing::debug!(
+                client_id = &*self.client_id,
+                topic = message.topic.as_str(),
+                handed,
+                "undelivered shared-subscription message handed to another member"
+            );
         }
     }
 
@@ -602,8 +717,14 @@ impl SessionTask {
     }
 
     /// Unregisters the session and hands `handoff` and connections that raced with its end to a fresh session.
-    fn finish(self, mut control: mpsc::UnboundedReceiver<Control>, shutting_down: bool, handoff: Option<Box<Attach>>) {
-        let mut registry = lock(&self.shared.sessions);
+    fn finish(
+        mut self,
+        mut control: mpsc::UnboundedReceiver<Control>,
+        shutting_down: bool,
+        handoff: Option<Box<Attach>>,
+    ) {
+        let shared = Arc::clone(&self.shared);
+        let mut registry = lock(&shared.sessions);
         if registry.get(&self.client_id).is_some_and(|h| h.key == self.me.key) {
             registry.remove(&self.client_id);
         }
@@ -612,6 +733,11 @@ impl SessionTask {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove_client(&self.me);
+        if !shutting_down {
+            self.reroute_orphans();
+        } else {
+            Stats::add(&self.shared.stats.messages_dropped, self.orphans.len() as u64);
+        }
         control.close();
         if let Some(attach) = handoff {
             super::connection::attach_to(&self.shared, &mut registry, Arc::clone(&self.client_id), attach);

@@ -28,6 +28,7 @@ impl ServerSession {
 
         // [MQTT-3.1.2-4]: Clean Start discards the session; [MQTT-3.2.2-2] [MQTT-3.2.2-3]: Session Present.
         if p.clean_start {
+            self.report_undelivered();
             // The previous session ends here, so a will still waiting for its delay goes out now [MQTT-3.1.2-8];
             // only a session that continues cancels it [MQTT-3.1.3-9].
             if let Some((_, will)) = self.pending_will.take() {

@@ -7,7 +7,7 @@ use mqtt_codec::{Disconnect, Packet, ReasonCode, Will};
 
 use super::{NEVER, ServerSession, State};
 use crate::event::{CloseReason, Event};
-use crate::{Error, Message};
+use crate::{DropReason, Error, Message};
 
 /// The will as an application message published at `now`: its Message Expiry Interval runs from publication.
 pub(super) fn will_message(will: Will, now: Instant) -> Message {
@@ -187,12 +187,24 @@ impl ServerSession {
         }
     }
 
+    /// Reports every message the session still held for the client as [`DropReason::SessionEnded`], so the
+    /// broker can hand shared-subscription messages to another member (v5 section 4.8.2).
+    pub(super) fn report_undelivered(&mut self) {
+        for message in self.flow.outbound.take_undelivered() {
+            self.events.push_back(Event::Dropped {
+                message,
+                reason: DropReason::SessionEnded,
+            });
+        }
+    }
+
     /// The session ends: a will still waiting for its delay goes out now [MQTT-3.1.2-8], the state is discarded
     /// [MQTT-4.1.0-2].
     pub(super) fn end(&mut self, now: Instant) {
         if let Some((_, will)) = self.pending_will.take() {
             self.events.push_back(Event::Will(will_message(will, now)));
         }
+        self.report_undelivered();
         self.flow.clear_session();
         self.subscriptions.clear();
         self.has_session = false;

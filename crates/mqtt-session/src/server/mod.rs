@@ -100,11 +100,12 @@ fn sink(events: &mut VecDeque<Event>) -> impl FnMut(Message, DropReason) + '_ {
 impl ServerSession {
     /// A session with no state, waiting for its first CONNECT.
     pub fn new(config: ServerConfig) -> Self {
-        let flow = Flow::new(
+        let mut flow = Flow::new(
             config.max_queued_messages,
             config.overflow_policy,
             config.queue_qos0_while_offline,
         );
+        flow.outbound.max_queued_bytes = config.max_queued_bytes;
         ServerSession {
             config,
             state: State::Disconnected,
@@ -249,6 +250,11 @@ impl ServerSession {
     /// Outbound messages waiting for a connection or for the client's Receive Maximum.
     pub fn queued_len(&self) -> usize {
         self.flow.outbound.queued_len()
+    }
+
+    /// Bytes held by the queued messages, as counted against [`ServerConfig::max_queued_bytes`].
+    pub fn queued_bytes(&self) -> usize {
+        self.flow.outbound.queued_bytes()
     }
 
     /// The Session Expiry Interval in force, in seconds (`u32::MAX`: never).
