@@ -24,6 +24,8 @@ pub(crate) enum Control {
     Attach(Box<Attach>),
     /// The broker is stopping.
     Shutdown,
+    /// The autosave wants the session's state: `None` when it does not outlive its connection.
+    Snapshot(tokio::sync::oneshot::Sender<Option<SessionSnapshot>>),
 }
 
 /// A connection whose CONNECT has been read and authenticated.
@@ -151,15 +153,25 @@ pub(crate) fn spawn(
         counted: false,
         close_conn: false,
     };
+    // Routed before any task runs, so a will published at start (its delay or session elapsed while the
+    // broker was down) reaches every restored subscriber.
+    task.sync_router();
     shared.tasks.spawn(task.run(control_rx, rx, first));
 }
 
-/// Restores sessions saved by an earlier shutdown, disconnected, with their subscriptions routed.
+/// Restores sessions saved by an earlier shutdown, disconnected, with their subscriptions routed. A session
+/// whose expiry passed while the broker was down ends as soon as its task starts (publishing its will).
 pub(crate) fn resume_stored(shared: &Arc<Shared>, saved: Vec<SessionSnapshot>) {
     let now = Instant::now();
     let mut registry = lock(&shared.sessions);
     for snapshot in saved {
         let client_id: Arc<str> = Arc::from(snapshot.client_id.as_str());
+        if snapshot.expires_at().is_some_and(|at| at <= now) {
+            tracing::info!(
+                client_id = &*client_id,
+                "saved session expired while the broker was down"
+            );
+        }
         match ServerSession::restore(shared.server_config.clone(), snapshot, now) {
             Ok(session) => spawn(shared, &mut registry, client_id, session, None),
             Err(error) => tracing::warn!(%error, client_id = &*client_id, "stored session not restored"),
@@ -217,7 +229,13 @@ impl SessionTask {
         first: Option<Box<Attach>>,
     ) {
         let mut guard = None;
-        self.sync_router();
+        // A restored session whose will or expiry fell due while the broker was down acts on it before it
+        // can be resumed; the drive also publishes a will the restore queued at once.
+        let now = Instant::now();
+        if self.session.poll_timeout().is_some_and(|at| at <= now) {
+            self.session.handle_timeout(now);
+        }
+        self.drive().await;
         if let Some(attach) = first {
             guard = Some(self.attach(*attach).await);
         }
@@ -232,6 +250,9 @@ impl SessionTask {
                         shutting_down = true;
                         self.shutdown().await;
                         break;
+                    }
+                    Some(Control::Snapshot(reply)) => {
+                        let _ = reply.send(self.persistent_snapshot());
                     }
                 },
                 frame = read(&mut self.conn) => self.on_frame(frame),
@@ -539,6 +560,18 @@ impl SessionTask {
                 tracing::warn!(%error, client_id = &*self.client_id, filter = s.filter.as_str(), "subscription not restored");
             }
         }
+    }
+
+    /// The state to save while running, if the session outlives its connection. A live connection is
+    /// recorded as ending now: if the broker dies before the next save, the session's expiry (and will) count
+    /// from this save.
+    fn persistent_snapshot(&self) -> Option<SessionSnapshot> {
+        if self.session.is_ended() || self.session.session_expiry_interval() == 0 {
+            return None;
+        }
+        let mut snapshot = self.session.snapshot();
+        snapshot.disconnected_at.get_or_insert_with(Instant::now);
+        Some(snapshot)
     }
 
     /// Graceful stop: DISCONNECT 0x8B, will per spec, session saved when it outlives the connection.
