@@ -8,7 +8,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{Sub, WAIT, mosquitto_pub, start, unique};
+use common::{Sub, WAIT, mosquitto_pub, start, unique, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -72,8 +72,10 @@ fn publish_packet(level: u8, topic: &str, payload: &[u8]) -> Vec<u8> {
 
 /// Connects and reads the CONNACK; returns the stream and the CONNACK's return/reason code.
 async fn raw_connect(addr: SocketAddr, level: u8, id: &str) -> (TcpStream, Option<u8>) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(&connect_packet(level, id)).await.unwrap();
+    let mut s = within("connect", TcpStream::connect(addr)).await.unwrap();
+    within("CONNECT write", s.write_all(&connect_packet(level, id)))
+        .await
+        .unwrap();
     let mut hdr = [0u8; 2];
     let code = match tokio::time::timeout(WAIT, s.read_exact(&mut hdr))
         .await
@@ -82,7 +84,7 @@ async fn raw_connect(addr: SocketAddr, level: u8, id: &str) -> (TcpStream, Optio
         Ok(_) => {
             assert_eq!(hdr[0], 0x20, "CONNACK expected");
             let mut rest = vec![0u8; usize::from(hdr[1])];
-            s.read_exact(&mut rest).await.unwrap();
+            within("CONNACK body", s.read_exact(&mut rest)).await.unwrap();
             Some(rest[1])
         }
         Err(_) => None,
@@ -133,7 +135,7 @@ async fn malformed_packets_get_disconnect_0x81_on_v5_and_a_close_on_311() {
         for (what, bytes) in malformed(level) {
             let (mut s, code) = raw_connect(addr, level, &unique("bad")).await;
             assert_eq!(code, Some(0), "{what}");
-            s.write_all(&bytes).await.unwrap();
+            within("write", s.write_all(&bytes)).await.unwrap();
             let rest = read_to_close(&mut s).await;
             if level == 5 {
                 // DISCONNECT (0xE0) with a reason code that says why: 0x81 Malformed Packet, 0x82
@@ -168,8 +170,8 @@ async fn a_garbage_first_packet_is_closed() {
         &[0x30, 0x02, 0x00, 0x00],
         &[0x10, 0x00],
     ] {
-        let mut s = TcpStream::connect(addr).await.unwrap();
-        s.write_all(junk).await.unwrap();
+        let mut s = within("connect", TcpStream::connect(addr)).await.unwrap();
+        within("write", s.write_all(junk)).await.unwrap();
         let rest = read_to_close(&mut s).await;
         // Nothing but possibly a refusing CONNACK.
         assert!(rest.is_empty() || rest[0] == 0x20, "{junk:02x?} -> {rest:02x?}");
@@ -182,9 +184,11 @@ async fn a_connect_that_never_finishes_is_closed_after_the_connect_timeout() {
     let broker = start("[limits]\nconnect_timeout_ms = 500\n").await;
     let addr = broker.local_addr();
     let full = connect_packet(5, "slowpoke");
-    let mut silent = TcpStream::connect(addr).await.unwrap();
-    let mut partial = TcpStream::connect(addr).await.unwrap();
-    partial.write_all(&full[..full.len() - 3]).await.unwrap();
+    let mut silent = within("connect", TcpStream::connect(addr)).await.unwrap();
+    let mut partial = within("connect", TcpStream::connect(addr)).await.unwrap();
+    within("write", partial.write_all(&full[..full.len() - 3]))
+        .await
+        .unwrap();
     let started = Instant::now();
     // Meanwhile a well-behaved client is served.
     let mut sub = Sub::start(addr, "mqttv311", &["-t", "ok"]).await;
@@ -208,7 +212,9 @@ async fn a_client_that_never_reads_does_not_stall_the_others() {
     // The slow consumer subscribes and then never reads again.
     let (mut slow, code) = raw_connect(addr, 4, &unique("slow")).await;
     assert_eq!(code, Some(0));
-    slow.write_all(&subscribe_packet(4, &topic)).await.unwrap();
+    within("SUBSCRIBE write", slow.write_all(&subscribe_packet(4, &topic)))
+        .await
+        .unwrap();
     let mut suback = [0u8; 5];
     tokio::time::timeout(WAIT, slow.read_exact(&mut suback))
         .await
@@ -231,9 +237,12 @@ async fn a_client_that_never_reads_does_not_stall_the_others() {
             .expect("publisher stalled")
             .unwrap();
     }
-    publ.write_all(&publish_packet(4, &format!("{topic}/done"), b"end"))
-        .await
-        .unwrap();
+    within(
+        "publisher stalled",
+        publ.write_all(&publish_packet(4, &format!("{topic}/done"), b"end")),
+    )
+    .await
+    .unwrap();
     assert_eq!(healthy.next().await, format!("{topic}/done end"));
     healthy.stop().await;
     let stats = broker.stats();
@@ -276,10 +285,12 @@ async fn a_flood_of_connections_beyond_the_cap_is_refused_while_others_keep_work
         .position(|(_, level, code)| *level == 4 && *code == Some(0))
         .expect("some 3.1.1 connection was accepted");
     let (mut publisher, _, _) = flood.swap_remove(at);
-    publisher
-        .write_all(&publish_packet(4, "flood/check", b"alive"))
-        .await
-        .unwrap();
+    within(
+        "write",
+        publisher.write_all(&publish_packet(4, "flood/check", b"alive")),
+    )
+    .await
+    .unwrap();
     assert_eq!(sub.next().await, "flood/check alive");
     // Dropping the flood frees the slots; a new client gets in again.
     drop(flood);

@@ -98,11 +98,14 @@ impl Disconnect {
         Ok(d)
     }
 
+    /// A v5 reason code is always followed by a Property Length, 0 when there are no properties. Spec
+    /// 3.14.2.2.1 lets a DISCONNECT end after its reason code, but [MQTT-2.2.2-1] asks for the zero length, and
+    /// common clients (rumqttc 0.25; paho.golang and rust-mqtt had the same bug) cannot parse the short form: they
+    /// wait for the missing length and see a closed connection instead of the reason. The decoder accepts both.
     fn remaining_len(&self, version: ProtocolVersion) -> usize {
         match version {
             ProtocolVersion::V311 => 0,
             ProtocolVersion::V5 if self.properties.is_empty() && self.reason_code == ReasonCode::Success => 0,
-            ProtocolVersion::V5 if self.properties.is_empty() => 1,
             ProtocolVersion::V5 => 1 + properties::block_len(self.properties.len()),
         }
     }
@@ -145,7 +148,12 @@ mod tests {
     fn both_versions() {
         assert_wire(V311, Disconnect::default(), b"\xE0\x00");
         assert_wire(V5, Disconnect::default(), b"\xE0\x00");
-        assert_wire(V5, Disconnect::new(ReasonCode::ServerShuttingDown), b"\xE0\x01\x8B");
+        assert_wire(V5, Disconnect::new(ReasonCode::ServerShuttingDown), b"\xE0\x02\x8B\x00");
+        // The short form without a Property Length (3.14.2.2.1) decodes too.
+        assert_eq!(
+            assert_decodes(V5, b"\xE0\x01\x8E"),
+            Packet::Disconnect(Disconnect::new(ReasonCode::SessionTakenOver))
+        );
         let props = DisconnectProperties {
             session_expiry_interval: Some(60),
             server_reference: Some(ByteStr::from_static("s")),

@@ -906,6 +906,46 @@ fn will_goes_out_when_the_session_ends_before_the_will_delay() {
     assert!(s.is_ended());
 }
 
+#[test]
+fn a_clean_start_reconnect_publishes_a_will_held_for_its_delay() {
+    // The old session ends with the Clean Start [MQTT-3.1.2-4], which is before the will delay: the will goes
+    // out [MQTT-3.1.2-8]. Only a continued session cancels it [MQTT-3.1.3-9] (previous test).
+    let t0 = Instant::now();
+    let mut s = connected(ServerConfig::default(), t0, v5_persistent("c").will(delayed_will(10)));
+    s.connection_lost(t0);
+    events(&mut s);
+    let out = connect(&mut s, t0 + secs(1), v5("c"));
+    assert!(!connack(&out[0]).session_present);
+    let evs = events(&mut s);
+    assert!(matches!(evs.as_slice(), [Event::Will(_)]), "{evs:?}");
+    // Published once: the delay timer is gone with the old session.
+    s.handle_timeout(t0 + secs(20));
+    assert!(events(&mut s).is_empty());
+}
+
+#[test]
+fn discarding_a_connected_session_closes_it_and_publishes_its_delayed_will() {
+    let t0 = Instant::now();
+    let mut s = connected(ServerConfig::default(), t0, v5_persistent("c").will(delayed_will(10)));
+    s.discard(t0);
+    assert_eq!(disconnect_reason(&transmits(&mut s)[0]), ReasonCode::SessionTakenOver);
+    let evs = events(&mut s);
+    assert_eq!(closed_events(&evs), [CloseReason::Server(ReasonCode::SessionTakenOver)]);
+    assert!(
+        matches!(evs.as_slice(), [Event::Closed(_), Event::Will(_), Event::SessionEnded]),
+        "{evs:?}"
+    );
+    assert!(s.is_ended());
+    assert_eq!(s.poll_timeout(), None);
+    // A disconnected session with nothing held just ends; an ended one stays ended.
+    let mut s = connected(ServerConfig::default(), t0, v5_persistent("c"));
+    s.connection_lost(t0);
+    events(&mut s);
+    s.discard(t0);
+    s.discard(t0);
+    assert!(matches!(events(&mut s).as_slice(), [Event::SessionEnded]));
+}
+
 // ------------------------------------------------------------------------------------------- session expiry
 
 #[test]

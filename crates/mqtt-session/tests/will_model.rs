@@ -5,7 +5,8 @@
 //! - the will is published after a close that is not a normal DISCONNECT (v5 0x04 counts as abnormal)
 //!   [MQTT-3.1.2-8] [MQTT-3.14.4-3], never after a normal one [MQTT-3.1.2-10];
 //! - at the earlier of its Will Delay Interval and the end of the session [MQTT-3.1.2-8], exactly once;
-//! - not at all if the client reconnects first [MQTT-3.1.3-9];
+//! - not at all if the client reconnects to the session first [MQTT-3.1.3-9], at once if it reconnects with
+//!   Clean Start (the old session ends) [MQTT-3.1.2-4];
 //! - the session ends when its expiry interval has passed since the close [MQTT-4.1.0-2] (at once for 0), and
 //!   Session Present reports whether state was resumed [MQTT-3.2.2-2] [MQTT-3.2.2-3].
 
@@ -168,8 +169,13 @@ impl World {
 
                 let o = &mut self.oracle;
                 assert_eq!(present, Some(!clean && o.exists), "Session Present");
-                // A reconnect cancels a delayed will [MQTT-3.1.3-9].
-                o.pending = None;
+                // A reconnect to the session cancels a delayed will [MQTT-3.1.3-9]; a Clean Start ends the old
+                // session instead [MQTT-3.1.2-4], which publishes it [MQTT-3.1.2-8].
+                if let Some((will, _)) = o.pending.take()
+                    && clean
+                {
+                    self.expected.push((will, self.now));
+                }
                 o.end = None;
                 o.connected = true;
                 o.exists = true;

@@ -116,6 +116,11 @@ pub(crate) fn attach_to(
     client_id: Arc<str>,
     attach: Box<Attach>,
 ) {
+    if shared.tasks.is_closed() {
+        // The broker is stopping and has told every registered session to stop; a new one would never be.
+        tracing::debug!(client_id = &*client_id, "broker stopping; connection closed");
+        return;
+    }
     let attach = match registry.get(&client_id) {
         Some(handle) => match handle.control.send(Control::Attach(attach)) {
             Ok(()) => return,

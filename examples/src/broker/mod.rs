@@ -303,18 +303,34 @@ impl BrokerHandle {
         self.sys.abort();
         self.autosave.abort();
         self.shared.shutdown.notify_waiters();
-        let handles: Vec<_> = {
-            let sessions = self
-                .shared
-                .sessions
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            sessions.values().map(|h| h.control.clone()).collect()
+        let handles = || -> Vec<_> {
+            lock(&self.shared.sessions)
+                .values()
+                .map(|h| h.control.clone())
+                .collect()
         };
-        for control in handles {
-            let _ = control.send(session::Control::Shutdown);
+        // Two steps, so that a will published by one session's close reaches the sessions that are saved: every
+        // session closes its connection and routes its will, then every session takes in its deliveries and
+        // is saved.
+        let closed: Vec<_> = handles()
+            .into_iter()
+            .filter_map(|control| {
+                let (done, closed) = tokio::sync::oneshot::channel();
+                control.send(session::Control::Close(done)).ok().map(|()| closed)
+            })
+            .collect();
+        if tokio::time::timeout(Duration::from_secs(10), futures_util::future::join_all(closed))
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections did not close within 10 s");
         }
+        // Closing the tracker first makes `attach_to` refuse new sessions from here on; sessions registered
+        // before (a CONNECT that was being authenticated) get the last step only.
         self.shared.tasks.close();
+        for control in handles() {
+            let _ = control.send(session::Control::Stop);
+        }
         if tokio::time::timeout(Duration::from_secs(10), self.shared.tasks.wait())
             .await
             .is_err()

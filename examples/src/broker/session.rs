@@ -11,7 +11,7 @@ use mqtt_codec::{ByteStr, Connect, MqttCodec, Packet, QoS, ReasonCode, RetainHan
 use mqtt_router::Deliveries;
 use mqtt_session::{Accept, Event, Message, ServerSession, SessionSnapshot};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::Framed;
 
 use super::auth::{Action, ClientInfo};
@@ -22,10 +22,15 @@ use super::{ClientRef, SessionHandle, Shared, lock};
 pub(crate) enum Control {
     /// A new connection for this client id (takeover when one is connected, resume otherwise).
     Attach(Box<Attach>),
-    /// The broker is stopping.
-    Shutdown,
+    /// The broker is stopping, first step: close the connection with DISCONNECT 0x8B (its will is routed as
+    /// for any server-side close), refuse new connections, then answer. The session keeps taking deliveries,
+    /// so wills routed by the other sessions in this step reach it.
+    Close(oneshot::Sender<()>),
+    /// The broker is stopping, last step (every session has closed): take in what was routed here, save the
+    /// session if it outlives its connection, and stop.
+    Stop,
     /// The autosave wants the session's state: `None` when it does not outlive its connection.
-    Snapshot(tokio::sync::oneshot::Sender<Option<SessionSnapshot>>),
+    Snapshot(oneshot::Sender<Option<SessionSnapshot>>),
 }
 
 /// A connection whose CONNECT has been read and authenticated.
@@ -229,6 +234,8 @@ impl SessionTask {
         first: Option<Box<Attach>>,
     ) {
         let mut guard = None;
+        // A connection that needs a new session: it goes to a new task once this one has unregistered.
+        let mut handoff = None;
         // A restored session whose will or expiry fell due while the broker was down acts on it before it
         // can be resumed; the drive also publishes a will the restore queued at once.
         let now = Instant::now();
@@ -237,18 +244,34 @@ impl SessionTask {
         }
         self.drive().await;
         if let Some(attach) = first {
-            guard = Some(self.attach(*attach).await);
+            match self.attach(*attach).await {
+                Ok(g) => guard = Some(g),
+                Err(attach) => handoff = Some(attach),
+            }
         }
         let mut shutting_down = false;
-        while !self.session.is_ended() {
+        while handoff.is_none() && !self.session.is_ended() {
             let deadline = self.session.poll_timeout();
             tokio::select! {
                 biased;
                 command = control.recv() => match command {
-                    Some(Control::Attach(attach)) => guard = Some(self.attach(*attach).await),
-                    Some(Control::Shutdown) | None => {
+                    Some(Control::Attach(attach)) if shutting_down => {
+                        let peer = attach.client.peer_addr;
+                        tracing::debug!(client_id = &*self.client_id, ?peer, "broker stopping; connection closed");
+                    }
+                    Some(Control::Attach(attach)) => match self.attach(*attach).await {
+                        Ok(g) => guard = Some(g),
+                        Err(attach) => handoff = Some(attach),
+                    },
+                    Some(Control::Close(done)) => {
                         shutting_down = true;
-                        self.shutdown().await;
+                        self.close_for_shutdown().await;
+                        let _ = done.send(());
+                    }
+                    Some(Control::Stop) | None => {
+                        shutting_down = true;
+                        self.close_for_shutdown().await;
+                        self.save(&mut inbox).await;
                         break;
                     }
                     Some(Control::Snapshot(reply)) => {
@@ -265,16 +288,30 @@ impl SessionTask {
             }
         }
         drop(guard);
-        self.finish(control, shutting_down);
+        self.finish(control, shutting_down, handoff);
     }
 
-    /// Takes over (or resumes) the session with a new connection and feeds its CONNECT.
-    async fn attach(&mut self, attach: Attach) -> ConnectionGuard {
+    /// Takes over (or resumes) the session with a new connection and feeds its CONNECT. Gives the connection
+    /// back when it needs a new session: its CONNECT asks for Clean Start, which discards this one
+    /// [MQTT-3.1.2-4], or this session ended when the taken-over connection closed (Session Expiry Interval 0).
+    /// A new session is a new task with its own router key and queue, so nothing routed to this session's
+    /// subscriptions can reach it.
+    async fn attach(&mut self, attach: Attach) -> Result<ConnectionGuard, Box<Attach>> {
         let now = Instant::now();
         if self.conn.is_some() || self.session.is_connected() {
-            self.session.take_over(now); // DISCONNECT 0x8E to the old connection [MQTT-3.1.4-3]
+            // DISCONNECT 0x8E to the old connection and close it [MQTT-3.1.4-3]; its will follows the rules of
+            // any close without a normal DISCONNECT (published now, or held for its delay) [MQTT-3.1.2-8].
+            self.session.take_over(now);
             self.drive().await;
             self.conn = None;
+        }
+        // A session that never accepted a CONNECT has no client id and nothing to discard.
+        let used = !self.session.client_id().is_empty();
+        if (attach.connect.clean_start && used) || self.session.is_ended() {
+            // Ending the session publishes a will still held for its delay [MQTT-3.1.2-8].
+            self.session.discard(now);
+            self.drive().await;
+            return Err(Box::new(attach));
         }
         let Attach {
             framed,
@@ -290,7 +327,7 @@ impl SessionTask {
             tracing::debug!(%error, client_id = &*self.client_id, "CONNECT refused");
         }
         self.drive().await;
-        guard
+        Ok(guard)
     }
 
     fn on_frame(&mut self, frame: Frame) {
@@ -574,21 +611,31 @@ impl SessionTask {
         Some(snapshot)
     }
 
-    /// Graceful stop: DISCONNECT 0x8B, will per spec, session saved when it outlives the connection.
-    async fn shutdown(&mut self) {
-        let now = Instant::now();
+    /// Graceful stop, first step: DISCONNECT 0x8B; the will is handled as for any close that is not a normal
+    /// DISCONNECT [MQTT-3.1.2-8] (published now, or held for its delay, which the saved session keeps).
+    async fn close_for_shutdown(&mut self) {
         if self.session.is_connected() {
-            self.session.close(now, ReasonCode::ServerShuttingDown);
+            self.session.close(Instant::now(), ReasonCode::ServerShuttingDown);
         }
         self.drive().await;
         self.conn = None;
+    }
+
+    /// Graceful stop, last step: queues what the router sent (the other sessions' wills among it) and saves the
+    /// session when it outlives its connection.
+    async fn save(&mut self, inbox: &mut mpsc::Receiver<Message>) {
+        inbox.close();
+        while let Ok(message) = inbox.try_recv() {
+            self.deliver(message).await;
+        }
+        self.drive().await;
         if !self.session.is_ended() && self.session.session_expiry_interval() > 0 {
             lock(&self.shared.store).push(self.session.snapshot());
         }
     }
 
-    /// Unregisters the session and hands connections that raced with its end to a fresh session.
-    fn finish(self, mut control: mpsc::UnboundedReceiver<Control>, shutting_down: bool) {
+    /// Unregisters the session and hands `handoff` and connections that raced with its end to a fresh session.
+    fn finish(self, mut control: mpsc::UnboundedReceiver<Control>, shutting_down: bool, handoff: Option<Box<Attach>>) {
         let mut registry = lock(&self.shared.sessions);
         if registry.get(&self.client_id).is_some_and(|h| h.key == self.me.key) {
             registry.remove(&self.client_id);
@@ -599,6 +646,9 @@ impl SessionTask {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove_client(&self.me);
         control.close();
+        if let Some(attach) = handoff {
+            super::connection::attach_to(&self.shared, &mut registry, Arc::clone(&self.client_id), attach);
+        }
         while let Ok(command) = control.try_recv() {
             if let (Control::Attach(attach), false) = (command, shutting_down) {
                 super::connection::attach_to(&self.shared, &mut registry, Arc::clone(&self.client_id), attach);

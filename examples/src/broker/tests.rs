@@ -30,13 +30,20 @@ async fn next(c: &mut Client) -> Packet {
         .unwrap()
 }
 
+/// Awaits a network operation; no test may hang on a socket.
+async fn within<T>(op: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(5), op)
+        .await
+        .expect("network operation hangs")
+}
+
 async fn connect(broker: &BrokerHandle, id: &str, version: ProtocolVersion, clean: bool) -> (Client, Packet) {
-    let stream = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let stream = within(TcpStream::connect(broker.local_addr())).await.unwrap();
     let mut c = Framed::new(stream, MqttCodec::client(version));
     let connect = Connect::new(ByteStr::try_from(id).unwrap())
         .version(version)
         .clean_start(clean);
-    c.send(Packet::Connect(Box::new(connect))).await.unwrap();
+    within(c.send(Packet::Connect(Box::new(connect)))).await.unwrap();
     let ack = next(&mut c).await;
     (c, ack)
 }
@@ -46,7 +53,7 @@ async fn subscribe(c: &mut Client, filter: &str, qos: QoS) -> Vec<ReasonCode> {
         PacketId::MIN,
         [(TopicFilter::try_from(filter).unwrap(), SubscriptionOptions::new(qos))],
     );
-    c.send(Packet::Subscribe(sub)).await.unwrap();
+    within(c.send(Packet::Subscribe(sub))).await.unwrap();
     match next(c).await {
         Packet::SubAck(ack) => ack.reason_codes,
         other => panic!("expected SUBACK, got {other:?}"),
@@ -67,7 +74,7 @@ async fn publish_reaches_subscriber_and_retained_is_replayed() {
         [ReasonCode::GrantedQoS1]
     );
     let (mut publ, _) = connect(&broker, "pub", ProtocolVersion::V311, true).await;
-    publ.send(publish("a/b", "hello")).await.unwrap();
+    within(publ.send(publish("a/b", "hello"))).await.unwrap();
     let Packet::Publish(p) = next(&mut sub).await else {
         panic!()
     };
@@ -79,7 +86,7 @@ async fn publish_reaches_subscriber_and_retained_is_replayed() {
     let retained = Publish::new(TopicName::from_static("r/1"), "kept")
         .retain(true)
         .qos(QoS::AtLeastOnce, PacketId::MIN);
-    publ.send(Packet::Publish(retained)).await.unwrap();
+    within(publ.send(Packet::Publish(retained))).await.unwrap();
     assert!(matches!(next(&mut publ).await, Packet::PubAck(_)));
     let (mut late, _) = connect(&broker, "late", ProtocolVersion::V5, true).await;
     subscribe(&mut late, "r/#", QoS::AtLeastOnce).await;
@@ -87,7 +94,7 @@ async fn publish_reaches_subscriber_and_retained_is_replayed() {
         panic!()
     };
     assert!(p.retain && p.qos == QoS::AtLeastOnce && &p.payload[..] == b"kept");
-    late.send(Packet::PubAck(PubAck::new(p.packet_id.unwrap())))
+    within(late.send(Packet::PubAck(PubAck::new(p.packet_id.unwrap()))))
         .await
         .unwrap();
     assert_eq!(broker.stats().retained, 1);
@@ -108,9 +115,9 @@ async fn acl_denies_subscribe_with_0x80_and_keeps_the_connection() {
     );
     // Denied publish at QoS 1: PUBACK 0x87; allowed one is delivered.
     let denied = Publish::new(TopicName::from_static("own/c2/x"), "no").qos(QoS::AtLeastOnce, PacketId::MIN);
-    c.send(Packet::Publish(denied)).await.unwrap();
+    within(c.send(Packet::Publish(denied))).await.unwrap();
     assert!(matches!(next(&mut c).await, Packet::PubAck(a) if a.reason_code == ReasonCode::NotAuthorized));
-    c.send(publish("own/c1/x", "yes")).await.unwrap();
+    within(c.send(publish("own/c1/x", "yes"))).await.unwrap();
     assert!(matches!(next(&mut c).await, Packet::Publish(p) if &p.payload[..] == b"yes"));
     broker.shutdown().await;
 }
@@ -120,23 +127,24 @@ async fn takeover_disconnects_the_old_connection_and_resumes_the_session() {
     let broker = start("").await;
     let mut connect_props = Connect::new(ByteStr::from_static("dev")).clean_start(false);
     connect_props.properties.session_expiry_interval = Some(600);
-    let stream = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let stream = within(TcpStream::connect(broker.local_addr())).await.unwrap();
     let mut first = Framed::new(stream, MqttCodec::client(ProtocolVersion::V5));
-    first
-        .send(Packet::Connect(Box::new(connect_props.clone())))
+    within(first.send(Packet::Connect(Box::new(connect_props.clone()))))
         .await
         .unwrap();
     assert!(matches!(next(&mut first).await, Packet::ConnAck(a) if !a.session_present));
     subscribe(&mut first, "cmd/dev", QoS::AtLeastOnce).await;
 
-    let stream = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let stream = within(TcpStream::connect(broker.local_addr())).await.unwrap();
     let mut second = Framed::new(stream, MqttCodec::client(ProtocolVersion::V5));
-    second.send(Packet::Connect(Box::new(connect_props))).await.unwrap();
+    within(second.send(Packet::Connect(Box::new(connect_props))))
+        .await
+        .unwrap();
     assert!(matches!(next(&mut first).await, Packet::Disconnect(d) if d.reason_code == ReasonCode::SessionTakenOver));
     assert!(matches!(next(&mut second).await, Packet::ConnAck(a) if a.session_present));
 
     let (mut publ, _) = connect(&broker, "p", ProtocolVersion::V5, true).await;
-    publ.send(publish("cmd/dev", "on")).await.unwrap();
+    within(publ.send(publish("cmd/dev", "on"))).await.unwrap();
     assert!(matches!(next(&mut second).await, Packet::Publish(p) if &p.payload[..] == b"on"));
     // Graceful shutdown: DISCONNECT 0x8B and the persistent session saved.
     let saved = broker.shutdown().await;

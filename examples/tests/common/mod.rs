@@ -232,3 +232,11 @@ pub async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Awaits `op` (a network operation), panicking with `what` if it does not finish within [`WAIT`]: no test
+/// may hang on a socket.
+pub async fn within<T>(what: &str, op: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, op)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: nothing within {WAIT:?}"))
+}

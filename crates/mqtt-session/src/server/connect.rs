@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use mqtt_codec::{ByteStr, ConnAck, Connect, Packet, QoS, ReasonCode};
 
+use super::lifecycle::will_message;
 use super::{NEVER, PendingConnect, ServerSession, State, sink};
 use crate::Error;
 use crate::event::{Accept, CloseReason, Event};
@@ -27,6 +28,11 @@ impl ServerSession {
 
         // [MQTT-3.1.2-4]: Clean Start discards the session; [MQTT-3.2.2-2] [MQTT-3.2.2-3]: Session Present.
         if p.clean_start {
+            // The previous session ends here, so a will still waiting for its delay goes out now [MQTT-3.1.2-8];
+            // only a session that continues cancels it [MQTT-3.1.3-9].
+            if let Some((_, will)) = self.pending_will.take() {
+                self.events.push_back(Event::Will(will_message(will, now)));
+            }
             self.flow.clear_session();
             self.subscriptions.clear();
             self.has_session = false;

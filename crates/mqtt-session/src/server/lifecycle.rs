@@ -10,7 +10,7 @@ use crate::event::{CloseReason, Event};
 use crate::{Error, Message};
 
 /// The will as an application message published at `now`: its Message Expiry Interval runs from publication.
-fn will_message(will: Will, now: Instant) -> Message {
+pub(super) fn will_message(will: Will, now: Instant) -> Message {
     let mut properties = mqtt_codec::properties::PublishProperties {
         payload_format_indicator: will.properties.payload_format_indicator,
         content_type: will.properties.content_type,
@@ -69,6 +69,22 @@ impl ServerSession {
     /// Drain [`poll_transmit`](Self::poll_transmit) to the old connection before feeding the new CONNECT.
     pub fn take_over(&mut self, now: Instant) {
         self.close(now, ReasonCode::SessionTakenOver);
+    }
+
+    /// Ends the session now instead of at its expiry: for a broker that gives a connection asking for Clean Start
+    /// a session of its own rather than feeding its CONNECT here (the existing session is discarded either way
+    /// [MQTT-3.1.2-4]). A live connection is closed first as by [`take_over`](Self::take_over) (a pending
+    /// CONNECT is refused with 0x80); a will still held for its delay is published, since the session ends
+    /// [MQTT-3.1.2-8]; then [`Event::SessionEnded`].
+    pub fn discard(&mut self, now: Instant) {
+        match self.state {
+            State::Connected => self.take_over(now),
+            State::Deciding(_) => self.reject_pending(now, ReasonCode::UnspecifiedError),
+            State::Disconnected | State::Ended => {}
+        }
+        if self.state != State::Ended {
+            self.end(now);
+        }
     }
 
     /// Calls due timers: keep-alive [MQTT-3.1.2-22], will delay [MQTT-3.1.2-8] and session expiry
