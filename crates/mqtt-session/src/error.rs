@@ -97,6 +97,51 @@ pub enum Error {
     /// Every one of the 65,535 packet ids is in use.
     #[error("all packet identifiers are in use")]
     PacketIdsExhausted,
+
+    // ---- Saved state (`SavedState::decode`/`encode`): a file that cannot be used. ----
+    /// The bytes do not start with the state file's magic bytes.
+    #[error("not an hpmq state file (wrong magic bytes)")]
+    StateMagic,
+    /// The file was written in a format version this build does not read.
+    #[error("state file format version {found} is not supported (this build reads version {supported})")]
+    StateVersion {
+        /// The version in the file.
+        found: u16,
+        /// The version this build reads and writes.
+        supported: u16,
+    },
+    /// The checksum does not match the contents: the file was damaged after it was written.
+    #[error("state file is corrupt: checksum {stored:#010x} stored, {computed:#010x} computed")]
+    StateChecksum {
+        /// The CRC-32 stored in the file.
+        stored: u32,
+        /// The CRC-32 of the contents.
+        computed: u32,
+    },
+    /// The file ends in the middle of a value.
+    #[error("state file is truncated: {needed} more bytes needed at offset {offset}")]
+    StateTruncated {
+        /// Where the incomplete value starts being read.
+        offset: usize,
+        /// How many bytes are missing for it.
+        needed: usize,
+    },
+    /// A value in the file is impossible (unknown tag, packet id 0, duplicate, trailing bytes, ...).
+    #[error("state file is invalid at offset {offset}: {what}")]
+    StateInvalid {
+        /// File offset of the value.
+        offset: usize,
+        /// What is wrong with it.
+        what: &'static str,
+    },
+    /// A packet, topic or option embedded in the file does not decode (or, when saving, does not encode).
+    #[error("state file record at offset {offset}: {source}")]
+    StateRecord {
+        /// File offset of the record.
+        offset: usize,
+        /// The codec's reason.
+        source: mqtt_codec::Error,
+    },
 }
 
 impl Error {
@@ -124,7 +169,13 @@ impl Error {
             | Error::UnknownSubscribe(_)
             | Error::ReasonCountMismatch { .. }
             | Error::NotConnected
-            | Error::PacketIdsExhausted => ReasonCode::ImplementationSpecificError,
+            | Error::PacketIdsExhausted
+            | Error::StateMagic
+            | Error::StateVersion { .. }
+            | Error::StateChecksum { .. }
+            | Error::StateTruncated { .. }
+            | Error::StateInvalid { .. }
+            | Error::StateRecord { .. } => ReasonCode::ImplementationSpecificError,
         }
     }
 

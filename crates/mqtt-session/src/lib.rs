@@ -84,7 +84,8 @@
 //! with the same limit) and reported with [`ServerSession::handle_decode_error`].
 //!
 //! The [`ClientSession`] has the same shape for bridges. [`SessionStore`] and [`ServerSession::snapshot`] /
-//! [`ServerSession::restore`] move a session's state in and out of storage.
+//! [`ServerSession::restore`] move a session's state in and out of storage; [`SavedState`] turns snapshots and
+//! retained messages into a versioned, checksummed byte format (and back) so they survive a restart.
 
 mod client;
 mod config;
@@ -95,6 +96,7 @@ mod inbound;
 mod message;
 mod outbound;
 mod packet_id_hash;
+mod persist;
 mod server;
 mod store;
 mod topic_alias;
@@ -106,5 +108,6 @@ pub use event::{Accept, CloseReason, Event, RequestedSubscription, SubscribeRequ
 pub use inbound::{AckToken, InboundQos2};
 pub use message::Message;
 pub use outbound::InflightPublish;
+pub use persist::{SavedState, WallClock};
 pub use server::ServerSession;
 pub use store::{MemoryStore, SessionSnapshot, SessionStore, Subscription};

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mqtt_codec::{PacketId, SubscriptionId, SubscriptionOptions, TopicFilter, Will};
 
@@ -47,6 +47,19 @@ pub struct SessionSnapshot {
     pub will: Option<Will>,
     /// When a waiting will is due; `None` while its connection is live.
     pub will_due: Option<Instant>,
+}
+
+impl SessionSnapshot {
+    /// When the session expires if no client resumes it: the Session Expiry Interval after the connection
+    /// ended. `None` while connected (the snapshot was taken from a live session) and for an interval of
+    /// `u32::MAX` (never) [MQTT-3.1.2-23].
+    pub fn expires_at(&self) -> Option<Instant> {
+        if self.session_expiry_interval == u32::MAX {
+            return None;
+        }
+        self.disconnected_at?
+            .checked_add(Duration::from_secs(u64::from(self.session_expiry_interval)))
+    }
 }
 
 /// Storage for sessions that outlive their connection.

@@ -7,6 +7,7 @@
 //!   reported it dropped (queue full, expired, too large) — and a dropped message is never delivered;
 //! - first deliveries keep publish order per topic and QoS [MQTT-4.6.0-5] [MQTT-4.6.0-6];
 //! - no message starts delivery after it expired [MQTT-3.3.2-5], and none is reported expired early;
+//! - a broker restart through the state file format ([`SavedState`]) loses nothing;
 //! - neither side exceeds the other's Receive Maximum, which may change at each reconnect [MQTT-3.3.4-7]
 //!   [MQTT-3.3.4-9] (the receiving session would refuse the packet and the test would fail).
 
@@ -14,13 +15,13 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::num::NonZeroU16;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use mqtt_codec::{ByteStr, Packet, ProtocolVersion, QoS, ReasonCode, TopicName};
 use mqtt_session::{
-    Accept, ClientConfig, ClientEvent, ClientSession, DropReason, Event, Message, OverflowPolicy, ServerConfig,
-    ServerSession,
+    Accept, ClientConfig, ClientEvent, ClientSession, DropReason, Event, Message, OverflowPolicy, SavedState,
+    ServerConfig, ServerSession, WallClock,
 };
 use proptest::prelude::*;
 
@@ -302,7 +303,18 @@ impl World {
             }
             Op::Restore => {
                 if !self.link_up && !self.server.is_connected() {
-                    let snapshot = self.server.snapshot();
+                    // Through the state file format, as a broker restart would.
+                    let clock = WallClock::new(self.now, UNIX_EPOCH + Duration::from_secs(1_763_770_000));
+                    let state = SavedState {
+                        saved_at: clock.wall,
+                        sessions: vec![self.server.snapshot()],
+                        retained: Vec::new(),
+                    };
+                    let mut bytes = BytesMut::new();
+                    state.encode(clock, &mut bytes).unwrap();
+                    let mut loaded = SavedState::decode(&bytes, clock).unwrap();
+                    assert_eq!(loaded, state);
+                    let snapshot = loaded.sessions.pop().unwrap();
                     self.server = ServerSession::restore(self.server_config.clone(), snapshot, self.now).unwrap();
                 }
             }

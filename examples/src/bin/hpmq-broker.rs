@@ -2,7 +2,8 @@
 //! prints an argon2id hash for `[[auth.users]] password_hash`.
 //!
 //! Prints `hpmq-broker listening on <ip:port>` on stdout once bound; logs go to stderr (`RUST_LOG` filters).
-//! Ctrl-C or SIGTERM shuts down gracefully; SIGHUP reloads the function modules.
+//! Ctrl-C or SIGTERM shuts down gracefully (writing the `[persistence]` state file when one is configured);
+//! SIGHUP reloads the function modules.
 
 use std::io::Write;
 use std::net::SocketAddr;

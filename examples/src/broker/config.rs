@@ -22,6 +22,8 @@ pub struct Config {
     pub functions: hpmq_host::RuntimeConfig,
     /// `$SYS/broker/...` statistics.
     pub sys: SysConfig,
+    /// Sessions and retained messages saved to disk across restarts. Off unless `path` is set.
+    pub persistence: PersistenceConfig,
     /// Directory that relative module paths are resolved against (the config file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -157,6 +159,28 @@ impl Default for SysConfig {
     }
 }
 
+/// `[persistence]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PersistenceConfig {
+    /// The state file. Absent (the default): nothing is saved, sessions and retained messages last as long as
+    /// the process. Relative paths resolve against the config file's directory; missing directories are
+    /// created.
+    pub path: Option<PathBuf>,
+    /// Seconds between saves while running, so a crash loses at most this much; 0 saves only on graceful
+    /// shutdown. Default 60.
+    pub autosave_interval_secs: u64,
+}
+
+impl Default for PersistenceConfig {
+    fn default() -> Self {
+        PersistenceConfig {
+            path: None,
+            autosave_interval_secs: 60,
+        }
+    }
+}
+
 /// A configuration that cannot be used. The message names the field.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -257,6 +281,17 @@ impl Config {
                 }
             }
         }
+        if let Some(path) = &self.persistence.path {
+            if path.as_os_str().is_empty() {
+                return Err(invalid(
+                    "persistence.path".into(),
+                    "must not be empty (leave it out to disable persistence)",
+                ));
+            }
+            if path.file_name().is_none() {
+                return Err(invalid("persistence.path".into(), "must name a file, not a directory"));
+            }
+        }
         let modules: Vec<&str> = self.functions.modules.iter().map(|m| m.name.as_str()).collect();
         for (i, binding) in self.functions.bindings.iter().enumerate() {
             if let Err(e) = mqtt_codec::TopicFilter::try_from(binding.filter.as_str()) {
@@ -278,6 +313,11 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The state file, resolved against [`Config::base_dir`], when persistence is on.
+    pub fn persistence_path(&self) -> Option<PathBuf> {
+        self.persistence.path.as_ref().map(|p| self.base_dir.join(p))
     }
 
     /// The session limits these settings give.
@@ -308,6 +348,30 @@ mod tests {
         assert!(c.auth.allow_anonymous && c.acl.is_empty() && c.functions.modules.is_empty());
         assert_eq!(c.limits.max_connections, 10_000);
         assert_eq!(c.server_config().receive_maximum.get(), 1024);
+        assert_eq!(c.persistence_path(), None, "persistence is off by default");
+    }
+
+    #[test]
+    fn the_example_config_is_valid_and_persists_under_target() {
+        let c = Config::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/broker.toml")).unwrap();
+        let path = c.persistence_path().unwrap();
+        assert!(path.ends_with("../target/hpmq-broker/state"), "{}", path.display());
+    }
+
+    #[test]
+    fn persistence_paths_resolve_against_the_config_file() {
+        let dir = std::env::temp_dir().join(format!("hpmq-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("broker.toml");
+        std::fs::write(
+            &file,
+            "[persistence]\npath = \"data/state\"\nautosave_interval_secs = 5\n",
+        )
+        .unwrap();
+        let c = Config::from_file(&file).unwrap();
+        assert_eq!(c.persistence_path(), Some(dir.join("data/state")));
+        assert_eq!(c.persistence.autosave_interval_secs, 5);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -366,5 +430,21 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("functions.bindings[0].chain[0]"), "{e}");
+        let e = Config::from_toml_str("[persistence]\npath = \"\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("persistence.path"), "{e}");
+        let e = Config::from_toml_str("[persistence]\npath = \"data/..\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("persistence.path"), "{e}");
+        let e = Config::from_toml_str("[persistence]\nautosave_interval_secs = -1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("autosave_interval_secs"), "{e}");
+        let e = Config::from_toml_str("[persistence]\nautosave = 5")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("autosave"), "{e}");
     }
 }

@@ -11,6 +11,7 @@
 //!   routes publishes, answers subscribes (ACL, retained messages), delivers what the router sends it
 //!   (downstream functions first), queues while the client is away and runs the will and expiry timers.
 //! - [`auth`], [`functions`], [`sys`]: the decisions and counters the session task consults.
+//! - [`persistence`]: the `[persistence]` state file (sessions and retained messages across restarts).
 //!
 //! Deliveries cross tasks through a bounded channel per session (its capacity is the per-client queue limit):
 //! a publisher never waits for a slow subscriber; a full channel drops the copy and counts it.
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod config;
 mod connection;
 pub mod functions;
+pub mod persistence;
 mod session;
 pub mod sys;
 
@@ -37,6 +39,7 @@ use tokio_util::task::TaskTracker;
 pub use auth::{Acl, Action, Authorizer, ClientInfo};
 pub use config::{Config, ConfigError};
 pub use functions::Functions;
+pub use persistence::PersistenceError;
 pub use sys::Stats;
 
 /// Why the broker could not start or reload.
@@ -59,6 +62,9 @@ pub enum BrokerError {
     /// The authorize hook names a function that is not `module::function`.
     #[error("config field `auth.authorize_function`: {0}")]
     AuthorizeFunction(String),
+    /// The `[persistence]` state file exists but cannot be read (or a corrupt one cannot be moved aside).
+    #[error(transparent)]
+    Persistence(#[from] PersistenceError),
 }
 
 /// A router client: the session's key plus its delivery channel, so routing needs no registry lookup.
@@ -95,6 +101,8 @@ pub(crate) struct Shared {
     sessions: Mutex<HashMap<Arc<str>, SessionHandle>>,
     /// Sessions saved by the graceful shutdown.
     store: Mutex<Vec<SessionSnapshot>>,
+    /// The `[persistence]` state file, when configured.
+    state_file: Option<persistence::StateFile>,
     users: auth::Users,
     authorizer: Box<dyn Authorizer>,
     functions: Option<Functions>,
@@ -124,7 +132,8 @@ impl Broker {
 
     /// Like [`Broker::start`], resuming the sessions in `saved` (returned by an earlier
     /// [`BrokerHandle::shutdown`]) and, when given, deciding publish/subscribe permissions with `authorizer`
-    /// instead of the configured ACL.
+    /// instead of the configured ACL. With `[persistence]` configured, the state file's sessions and retained
+    /// messages are loaded first; a session in `saved` replaces the file's session of the same client id.
     pub async fn start_with(
         config: Config,
         saved: Vec<SessionSnapshot>,
@@ -160,6 +169,23 @@ impl Broker {
             }
             (None, None, _) => Box::new(acl),
         };
+        let state_file = config.persistence_path().map(persistence::StateFile::new);
+        let loaded = match state_file {
+            Some(file) => {
+                let (file, loaded) = tokio::task::spawn_blocking(move || {
+                    let loaded = file.load();
+                    (file, loaded)
+                })
+                .await
+                .map_err(|e| persistence::PersistenceError::Task(e.to_string()))?;
+                Some((file, loaded?))
+            }
+            None => None,
+        };
+        let (state_file, loaded) = match loaded {
+            Some((file, loaded)) => (Some(file), loaded),
+            None => (None, persistence::Loaded::default()),
+        };
         let address = config.listener.address;
         let listener = TcpListener::bind(address)
             .await
@@ -174,6 +200,7 @@ impl Broker {
             retained: RwLock::new(RetainedStore::new()),
             sessions: Mutex::new(HashMap::new()),
             store: Mutex::new(Vec::new()),
+            state_file,
             authorizer,
             functions,
             stats: Stats::default(),
@@ -184,15 +211,33 @@ impl Broker {
             shutdown: Notify::new(),
             config,
         });
-        session::resume_stored(&shared, saved);
+        let now = Instant::now();
+        {
+            let mut store = shared
+                .retained
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for message in loaded.retained.into_iter().filter(|m| !m.is_expired(now)) {
+                let expires_at = message.expires_at;
+                if let Err(error) = store.set(message.topic.clone(), message, expires_at) {
+                    tracing::warn!(%error, "saved retained message not restored");
+                }
+            }
+        }
+        let mut sessions = loaded.sessions;
+        sessions.retain(|s| !saved.iter().any(|given| given.client_id == s.client_id));
+        sessions.extend(saved);
+        session::resume_stored(&shared, sessions);
         let accept = tokio::spawn(accept_loop(Arc::clone(&shared), listener));
         let sys = tokio::spawn(sys_loop(Arc::clone(&shared)));
+        let autosave = tokio::spawn(autosave_loop(Arc::clone(&shared)));
         tracing::info!(%local_addr, "listening");
         Ok(BrokerHandle {
             shared,
             local_addr,
             accept,
             sys,
+            autosave,
         })
     }
 }
@@ -204,6 +249,7 @@ pub struct BrokerHandle {
     local_addr: SocketAddr,
     accept: tokio::task::JoinHandle<()>,
     sys: tokio::task::JoinHandle<()>,
+    autosave: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -239,12 +285,23 @@ impl BrokerHandle {
         Ok(result?)
     }
 
+    /// Saves the sessions and retained messages to the `[persistence]` state file now (what the autosave does
+    /// every `autosave_interval_secs`). Does nothing when persistence is off.
+    pub async fn save(&self) -> Result<(), PersistenceError> {
+        match &self.shared.state_file {
+            Some(file) => file.save_running(&self.shared).await,
+            None => Ok(()),
+        }
+    }
+
     /// Graceful shutdown: stops accepting, closes every connection with DISCONNECT 0x8B Server shutting
     /// down (wills are published as the spec says for a server-side close), saves every session that
-    /// outlives its connection and returns them, for [`Broker::start_with`].
+    /// outlives its connection and returns them, for [`Broker::start_with`]. With `[persistence]`, they are
+    /// also written to the state file with the retained messages (a failed write is logged).
     pub async fn shutdown(self) -> Vec<SessionSnapshot> {
         self.accept.abort();
         self.sys.abort();
+        self.autosave.abort();
         self.shared.shutdown.notify_waiters();
         let handles = || -> Vec<_> {
             lock(&self.shared.sessions)
@@ -280,9 +337,15 @@ impl BrokerHandle {
         {
             tracing::warn!("sessions did not stop within 10 s");
         }
-        let mut store = lock(&self.shared.store);
-        tracing::info!(saved_sessions = store.len(), "broker stopped");
-        std::mem::take(&mut *store)
+        let saved = std::mem::take(&mut *lock(&self.shared.store));
+        if let Some(file) = &self.shared.state_file {
+            match file.save_stopped(&self.shared, saved.clone()).await {
+                Ok(()) => tracing::info!(path = %file.path().display(), "state saved"),
+                Err(error) => tracing::error!(%error, "state NOT saved"),
+            }
+        }
+        tracing::info!(saved_sessions = saved.len(), "broker stopped");
+        saved
     }
 }
 
@@ -328,6 +391,24 @@ async fn sys_loop(shared: Arc<Shared>) {
             let topic = mqtt_codec::TopicName::from_static(topic);
             let message = Message::new(topic, value, mqtt_codec::QoS::AtMostOnce).with_retain(true);
             router.route(&shared, now, message, None);
+        }
+    }
+}
+
+/// Saves the state every `[persistence] autosave_interval_secs` (when persistence is on and the interval is
+/// not 0).
+async fn autosave_loop(shared: Arc<Shared>) {
+    let secs = shared.config.persistence.autosave_interval_secs;
+    let Some(file) = shared.state_file.as_ref().filter(|_| secs > 0) else {
+        return;
+    };
+    let period = Duration::from_secs(secs);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = file.save_running(&shared).await {
+            tracing::error!(%error, "autosave failed");
         }
     }
 }

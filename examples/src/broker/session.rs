@@ -29,6 +29,8 @@ pub(crate) enum Control {
     /// The broker is stopping, last step (every session has closed): take in what was routed here, save the
     /// session if it outlives its connection, and stop.
     Stop,
+    /// The autosave wants the session's state: `None` when it does not outlive its connection.
+    Snapshot(oneshot::Sender<Option<SessionSnapshot>>),
 }
 
 /// A connection whose CONNECT has been read and authenticated.
@@ -161,15 +163,25 @@ pub(crate) fn spawn(
         refresh_shared_filters: false,
         orphans: Vec::new(),
     };
+    // Routed before any task runs, so a will published at start (its delay or session elapsed while the
+    // broker was down) reaches every restored subscriber.
+    task.sync_router();
     shared.tasks.spawn(task.run(control_rx, rx, first));
 }
 
-/// Restores sessions saved by an earlier shutdown, disconnected, with their subscriptions routed.
+/// Restores sessions saved by an earlier shutdown, disconnected, with their subscriptions routed. A session
+/// whose expiry passed while the broker was down ends as soon as its task starts (publishing its will).
 pub(crate) fn resume_stored(shared: &Arc<Shared>, saved: Vec<SessionSnapshot>) {
     let now = Instant::now();
     let mut registry = lock(&shared.sessions);
     for snapshot in saved {
         let client_id: Arc<str> = Arc::from(snapshot.client_id.as_str());
+        if snapshot.expires_at().is_some_and(|at| at <= now) {
+            tracing::info!(
+                client_id = &*client_id,
+                "saved session expired while the broker was down"
+            );
+        }
         match ServerSession::restore(shared.server_config.clone(), snapshot, now) {
             Ok(session) => spawn(shared, &mut registry, client_id, session, None),
             Err(error) => tracing::warn!(%error, client_id = &*client_id, "stored session not restored"),
@@ -246,7 +258,13 @@ impl SessionTask {
         let mut guard = None;
         // A connection that needs a new session: it goes to a new task once this one has unregistered.
         let mut handoff = None;
-        self.sync_router();
+        // A restored session whose will or expiry fell due while the broker was down acts on it before it
+        // can be resumed; the drive also publishes a will the restore queued at once.
+        let now = Instant::now();
+        if self.session.poll_timeout().is_some_and(|at| at <= now) {
+            self.session.handle_timeout(now);
+        }
+        self.drive().await;
         if let Some(attach) = first {
             match self.attach(*attach).await {
                 Ok(g) => guard = Some(g),
@@ -277,6 +295,9 @@ impl SessionTask {
                         self.close_for_shutdown().await;
                         self.save(&mut inbox).await;
                         break;
+                    }
+                    Some(Control::Snapshot(reply)) => {
+                        let _ = reply.send(self.persistent_snapshot());
                     }
                 },
                 frame = read(&mut self.conn) => self.on_frame(frame),
@@ -691,6 +712,18 @@ impl SessionTask {
                 tracing::warn!(%error, client_id = &*self.client_id, filter = s.filter.as_str(), "subscription not restored");
             }
         }
+    }
+
+    /// The state to save while running, if the session outlives its connection. A live connection is
+    /// recorded as ending now: if the broker dies before the next save, the session's expiry (and will) count
+    /// from this save.
+    fn persistent_snapshot(&self) -> Option<SessionSnapshot> {
+        if self.session.is_ended() || self.session.session_expiry_interval() == 0 {
+            return None;
+        }
+        let mut snapshot = self.session.snapshot();
+        snapshot.disconnected_at.get_or_insert_with(Instant::now);
+        Some(snapshot)
     }
 
     /// Graceful stop, first step: DISCONNECT 0x8B; the will is handled as for any close that is not a normal
