@@ -17,6 +17,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -249,6 +250,8 @@ def raise_nofile(need):
 
 
 def cmd_run(args):
+    # SIGTERM unwinds like Ctrl-C, so the `finally` blocks stop the broker that is running.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     raise_nofile(args.idle + 1000)
     for tool in ("mosquitto", "mqttv5") + (("taskset",) if args.pin else ()):
         if shutil.which(tool) is None:
@@ -267,6 +270,8 @@ def cmd_run(args):
         work = Path(tmp)
         all_brokers = brokers(args.broker_bin, work)
         names = [b.name for b in all_brokers]
+        if args.only:
+            all_brokers = [b for b in all_brokers if b.name in args.only.split(",")]
         samples = {n: {} for n in names}
         for rep in range(1, args.reps + 1):
             for broker in all_brokers:
@@ -338,6 +343,7 @@ def main():
     r.add_argument("--reps", type=int, default=3)
     r.add_argument("--idle", type=int, default=10_000)
     r.add_argument("--no-pin", dest="pin", action="store_false")
+    r.add_argument("--only", help="comma-separated broker names to run (hpmq,mosquitto,hpmq+functions)")
     i = sub.add_parser("idle")
     i.add_argument("--port", type=int, required=True)
     i.add_argument("--count", type=int, required=True)
