@@ -237,11 +237,14 @@ async fn read(conn: &mut Option<Framed<TcpStream, MqttCodec>>) -> Frame {
                     if let Some(item) = framed.next().now_or_never() {
                         return frame(item);
                     }
-                    *framed.read_buffer_mut() = BytesMut::new();
                 }
-                // An error here shows up in the read below.
-                let _ = framed.get_ref().readable().await;
-                framed.read_buffer_mut().reserve(READ_BUFFER);
+                // That attempt may have read the start of a packet; only an empty buffer can go.
+                if framed.read_buffer().is_empty() {
+                    *framed.read_buffer_mut() = BytesMut::new();
+                    // An error here shows up in the read below.
+                    let _ = framed.get_ref().readable().await;
+                    framed.read_buffer_mut().reserve(READ_BUFFER);
+                }
             }
             frame(framed.next().await)
         }
