@@ -233,10 +233,10 @@ async fn read(conn: &mut Option<Framed<TcpStream, MqttCodec>>) -> Frame {
                 // No partial packet. A busy connection reads on with the buffer it has; one with nothing
                 // to read gives the buffer back and waits without one, so an idle connection costs no read
                 // buffer (most of its memory otherwise). The next data gets a fresh buffer.
-                if framed.read_buffer().capacity() > 0 {
-                    if let Some(item) = framed.next().now_or_never() {
-                        return frame(item);
-                    }
+                if framed.read_buffer().capacity() > 0
+                    && let Some(item) = framed.next().now_or_never()
+                {
+                    return frame(item);
                 }
                 // That attempt may have read the start of a packet; only an empty buffer can go.
                 if framed.read_buffer().is_empty() {
