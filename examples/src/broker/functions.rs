@@ -58,10 +58,14 @@ impl Functions {
     }
 
     /// Runs `message` through the bindings of `direction` and returns what to route or deliver. Without
-    /// bindings in that direction the message comes back untouched at no cost. Guest calls run on tokio's
-    /// blocking pool: a call may take up to the configured deadline, which must not stall the reactor
-    /// threads that serve every other connection.
-    pub async fn process(&self, direction: Direction, message: Message, client: &ClientInfo) -> Vec<Message> {
+    /// bindings in that direction the message comes back untouched at no cost.
+    ///
+    /// Guest calls run on the calling thread. A call takes about a microsecond; handing each one to tokio's
+    /// blocking pool cost more than the call itself (a thread wake-up and two context switches per
+    /// message, measured by `scripts/loadtest`). A slow or looping guest stalls this task's worker thread
+    /// for at most `[functions.limits] deadline_ms` (epoch interruption ends the call), so keep that
+    /// deadline short.
+    pub fn process(&self, direction: Direction, message: Message, client: &ClientInfo) -> Vec<Message> {
         let bound = match direction {
             Direction::Upstream => self.upstream,
             Direction::Downstream => self.downstream,
@@ -69,21 +73,13 @@ impl Functions {
         if !bound {
             return vec![message];
         }
-        let runtime = Arc::clone(&self.runtime);
         let ctx = Context {
             client_id: client.client_id.clone(),
             username: client.username.clone(),
             peer_addr: client.peer_addr,
             protocol_version: client.protocol_version,
         };
-        let input = to_host(&message);
-        let processed = match tokio::task::spawn_blocking(move || runtime.process(direction, input, &ctx)).await {
-            Ok(processed) => processed,
-            Err(e) => {
-                tracing::error!(error = %e, "function call task failed; message dropped");
-                return Vec::new();
-            }
-        };
+        let processed = self.runtime.process(direction, to_host(&message), &ctx);
         for error in &processed.errors {
             tracing::warn!(%error, topic = message.topic.as_str(), "function call failed");
         }

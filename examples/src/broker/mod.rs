@@ -71,7 +71,7 @@ pub enum BrokerError {
 #[derive(Clone, Debug)]
 pub(crate) struct ClientRef {
     key: u64,
-    tx: mpsc::Sender<Message>,
+    tx: mpsc::Sender<session::Delivery>,
 }
 
 impl PartialEq for ClientRef {

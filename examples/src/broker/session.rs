@@ -5,18 +5,31 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::{SinkExt, StreamExt};
+use bytes::BytesMut;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use hpmq_host::Direction;
 use mqtt_codec::{ByteStr, Connect, MqttCodec, Packet, QoS, ReasonCode, RetainHandling, TopicFilter};
 use mqtt_router::Deliveries;
 use mqtt_session::{Accept, DropReason, Event, Message, ServerSession, SessionSnapshot};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::codec::Framed;
+use tokio_util::codec::{Encoder, Framed};
 
 use super::auth::{Action, ClientInfo};
 use super::sys::Stats;
 use super::{ClientRef, SessionHandle, Shared, lock};
+
+/// Most packets read, or deliveries taken from the inbox, before the session's answers are written: large
+/// enough that a busy connection writes many packets per system call, small enough that one busy client
+/// cannot keep its task from the timers and control messages for long.
+const BATCH: usize = 64;
+
+/// Bytes read per system call while a connection is busy (the buffer exists only while there is data).
+pub(crate) const READ_BUFFER: usize = 8 * 1024;
+
+/// Bytes of packets written per system call at most; the write buffer grows up to this and is released
+/// once written.
+pub(crate) const WRITE_BUFFER: usize = 8 * 1024;
 
 /// What the registry can tell a session task.
 pub(crate) enum Control {
@@ -66,6 +79,28 @@ impl Drop for ConnectionGuard {
     }
 }
 
+/// One message on its way to one session: the message is shared by every receiving session (a session
+/// takes it over without copying when it is the last one holding it); the options are this subscription's.
+/// Small, so a session's bounded queue costs little memory before anything is queued.
+#[derive(Debug)]
+pub(crate) struct Delivery {
+    message: Arc<Message>,
+    qos: QoS,
+    retain: bool,
+    subscription_ids: Vec<mqtt_codec::SubscriptionId>,
+}
+
+impl Delivery {
+    /// The message as this session delivers it.
+    fn into_message(self) -> Message {
+        let mut message = Arc::unwrap_or_clone(self.message);
+        message.qos = self.qos;
+        message.retain = self.retain;
+        message.properties.subscription_identifiers = self.subscription_ids;
+        message
+    }
+}
+
 /// Routes messages: retained store, router match, one bounded send per receiving session. Owns the
 /// reusable [`Deliveries`] buffer.
 #[derive(Default)]
@@ -104,13 +139,20 @@ impl Routing {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .deliveries(&message.topic, publisher, &mut self.deliveries);
+        if self.deliveries.is_empty() {
+            return 0;
+        }
+        let (qos, retain) = (message.qos, message.retain);
+        let message = Arc::new(message);
         let mut sent = 0;
         for d in self.deliveries.iter() {
-            let mut copy = message.clone();
-            copy.qos = message.qos.min(d.qos); // [MQTT-3.8.4-8]
-            copy.retain = message.retain && d.retain_as_published; // [MQTT-3.3.1-12] [MQTT-3.3.1-13]
-            copy.properties.subscription_identifiers = d.subscription_ids.to_vec();
-            match d.client.tx.try_send(copy) {
+            let delivery = Delivery {
+                message: Arc::clone(&message),
+                qos: qos.min(d.qos),                     // [MQTT-3.8.4-8]
+                retain: retain && d.retain_as_published, // [MQTT-3.3.1-12] [MQTT-3.3.1-13]
+                subscription_ids: d.subscription_ids.to_vec(),
+            };
+            match d.client.tx.try_send(delivery) {
                 Ok(()) => sent += 1,
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     Stats::add(&shared.stats.messages_dropped, 1);
@@ -163,6 +205,9 @@ pub(crate) fn spawn(
         refresh_shared_filters: false,
         orphans: Vec::new(),
     };
+    // Boxed: an async fn keeps its by-value arguments apart from its locals, so a by-value task would sit in
+    // the per-connection future twice (about 1.5 KiB more per connection).
+    let task = Box::new(task);
     // Routed before any task runs, so a will published at start (its delay or session elapsed while the
     // broker was down) reaches every restored subscriber.
     task.sync_router();
@@ -196,13 +241,36 @@ enum Frame {
     Eof,
 }
 
+fn frame(item: Option<Result<Packet, mqtt_codec::Error>>) -> Frame {
+    match item {
+        Some(Ok(packet)) => Frame::Packet(packet),
+        Some(Err(e)) => Frame::Error(e),
+        None => Frame::Eof,
+    }
+}
+
 async fn read(conn: &mut Option<Framed<TcpStream, MqttCodec>>) -> Frame {
     match conn {
-        Some(framed) => match framed.next().await {
-            Some(Ok(packet)) => Frame::Packet(packet),
-            Some(Err(e)) => Frame::Error(e),
-            None => Frame::Eof,
-        },
+        Some(framed) => {
+            if framed.read_buffer().is_empty() {
+                // No partial packet. A busy connection reads on with the buffer it has; one with nothing
+                // to read gives the buffer back and waits without one, so an idle connection costs no read
+                // buffer (most of its memory otherwise). The next data gets a fresh buffer.
+                if framed.read_buffer().capacity() > 0
+                    && let Some(item) = framed.next().now_or_never()
+                {
+                    return frame(item);
+                }
+                // That attempt may have read the start of a packet; only an empty buffer can go.
+                if framed.read_buffer().is_empty() {
+                    *framed.read_buffer_mut() = BytesMut::new();
+                    // An error here shows up in the read below.
+                    let _ = framed.get_ref().readable().await;
+                    framed.read_buffer_mut().reserve(READ_BUFFER);
+                }
+            }
+            frame(framed.next().await)
+        }
         None => std::future::pending().await,
     }
 }
@@ -250,9 +318,9 @@ struct SessionTask {
 
 impl SessionTask {
     async fn run(
-        mut self,
+        mut self: Box<Self>,
         mut control: mpsc::UnboundedReceiver<Control>,
-        mut inbox: mpsc::Receiver<Message>,
+        mut inbox: mpsc::Receiver<Delivery>,
         first: Option<Box<Attach>>,
     ) {
         let mut guard = None;
@@ -266,7 +334,7 @@ impl SessionTask {
         }
         self.drive().await;
         if let Some(attach) = first {
-            match self.attach(*attach).await {
+            match Box::pin(self.attach(*attach)).await {
                 Ok(g) => guard = Some(g),
                 Err(attach) => handoff = Some(attach),
             }
@@ -281,27 +349,38 @@ impl SessionTask {
                         let peer = attach.client.peer_addr;
                         tracing::debug!(client_id = &*self.client_id, ?peer, "broker stopping; connection closed");
                     }
-                    Some(Control::Attach(attach)) => match self.attach(*attach).await {
+                    Some(Control::Attach(attach)) => match Box::pin(self.attach(*attach)).await {
                         Ok(g) => guard = Some(g),
                         Err(attach) => handoff = Some(attach),
                     },
                     Some(Control::Close(done)) => {
                         shutting_down = true;
-                        self.close_for_shutdown().await;
+                        Box::pin(self.close_for_shutdown()).await;
                         let _ = done.send(());
                     }
                     Some(Control::Stop) | None => {
                         shutting_down = true;
-                        self.close_for_shutdown().await;
-                        self.save(&mut inbox).await;
+                        Box::pin(self.close_for_shutdown()).await;
+                        Box::pin(self.save(&mut inbox)).await;
                         break;
                     }
                     Some(Control::Snapshot(reply)) => {
                         let _ = reply.send(self.persistent_snapshot());
                     }
                 },
-                frame = read(&mut self.conn) => self.on_frame(frame),
-                Some(message) = inbox.recv() => self.deliver(message).await,
+                frame = read(&mut self.conn) => {
+                    if self.on_frame(frame) {
+                        self.read_ready();
+                    }
+                }
+                Some(delivery) = inbox.recv() => {
+                    self.deliver(delivery.into_message());
+                    // Take what else is queued now, so one write carries the batch.
+                    for _ in 1..BATCH {
+                        let Ok(delivery) = inbox.try_recv() else { break };
+                        self.deliver(delivery.into_message());
+                    }
+                }
                 () = sleep_until(deadline) => self.session.handle_timeout(Instant::now()),
             }
             self.drive().await;
@@ -313,11 +392,11 @@ impl SessionTask {
         if !shutting_down {
             // Deliveries that reached the inbox after the session ended are orphans too.
             inbox.close();
-            while let Ok(message) = inbox.try_recv() {
-                self.orphan(message);
+            while let Ok(delivery) = inbox.try_recv() {
+                self.orphan(delivery.into_message());
             }
         }
-        self.finish(control, shutting_down, handoff);
+        (*self).finish(control, shutting_down, handoff);
     }
 
     /// Takes over (or resumes) the session with a new connection and feeds its CONNECT. Gives the connection
@@ -359,7 +438,8 @@ impl SessionTask {
         Ok(guard)
     }
 
-    fn on_frame(&mut self, frame: Frame) {
+    /// Feeds one frame to the session; true while the connection may carry more packets.
+    fn on_frame(&mut self, frame: Frame) -> bool {
         let now = Instant::now();
         match frame {
             Frame::Packet(packet) => {
@@ -367,20 +447,40 @@ impl SessionTask {
                 Stats::add(&self.shared.stats.bytes_received, size as u64);
                 if let Err(error) = self.session.handle_packet(now, packet) {
                     tracing::debug!(%error, client_id = &*self.client_id, "protocol error; connection closed");
+                    return false;
                 }
+                self.session.is_connected()
             }
-            Frame::Error(mqtt_codec::Error::Io { .. }) | Frame::Eof => self.session.connection_lost(now),
+            Frame::Error(mqtt_codec::Error::Io { .. }) | Frame::Eof => {
+                self.session.connection_lost(now);
+                false
+            }
             Frame::Error(error) => {
                 tracing::debug!(%error, client_id = &*self.client_id, "malformed packet; connection closed");
                 self.session.handle_decode_error(now, &error);
+                false
+            }
+        }
+    }
+
+    /// Feeds the packets that are already readable without waiting (at most a batch), so their answers
+    /// and the deliveries they cause go out in one write instead of one write per packet.
+    fn read_ready(&mut self) {
+        for _ in 1..BATCH {
+            let Some(framed) = self.conn.as_mut() else { return };
+            let Some(item) = framed.next().now_or_never() else {
+                return;
+            };
+            if !self.on_frame(frame(item)) {
+                return;
             }
         }
     }
 
     /// A message the router sent this session: downstream functions, then the session's queue.
-    async fn deliver(&mut self, message: Message) {
+    fn deliver(&mut self, message: Message) {
         let messages = match &self.shared.functions {
-            Some(f) => f.process(Direction::Downstream, message, &self.info).await,
+            Some(f) => f.process(Direction::Downstream, message, &self.info),
             None => vec![message],
         };
         let now = Instant::now();
@@ -395,7 +495,7 @@ impl SessionTask {
             let mut progressed = false;
             while let Some(event) = self.session.poll_event() {
                 progressed = true;
-                self.on_event(event).await;
+                self.on_event(event);
             }
             if !self.write_out().await {
                 self.conn = None;
@@ -422,6 +522,10 @@ impl SessionTask {
     }
 
     /// Writes every pending packet; false when the connection failed or stalled past the write timeout.
+    ///
+    /// Packets are encoded straight into the write buffer and written with one system call per buffer
+    /// (at most [`WRITE_BUFFER`] bytes are encoded ahead of a write); no packet is held across an await,
+    /// which keeps the session task's future (allocated once per connection) small.
     async fn write_out(&mut self) -> bool {
         let Some(framed) = self.conn.as_mut() else {
             while self.session.poll_transmit().is_some() {}
@@ -431,18 +535,31 @@ impl SessionTask {
         let stats = &self.shared.stats;
         let timeout = std::time::Duration::from_millis(self.shared.config.limits.write_timeout_ms.max(1));
         let version = session.protocol_version();
+        // Encoding reads the codec's version and peer limit only; a copy lets it write into the buffer.
+        let mut codec = framed.codec().clone();
         let write = async {
             let mut any = false;
-            while let Some(packet) = session.poll_transmit() {
-                any = true;
-                if let Packet::Publish(_) = &packet {
-                    Stats::add(&stats.messages_sent, 1);
+            loop {
+                while framed.write_buffer().len() < WRITE_BUFFER {
+                    let Some(packet) = session.poll_transmit() else { break };
+                    if !any {
+                        framed.write_buffer_mut().reserve(WRITE_BUFFER);
+                        any = true;
+                    }
+                    if let Packet::Publish(_) = &packet {
+                        Stats::add(&stats.messages_sent, 1);
+                    }
+                    Stats::add(&stats.bytes_sent, packet.encoded_len(version) as u64);
+                    Encoder::<&Packet>::encode(&mut codec, &packet, framed.write_buffer_mut())?;
                 }
-                Stats::add(&stats.bytes_sent, packet.encoded_len(version) as u64);
-                framed.feed(packet).await?;
+                if framed.write_buffer().is_empty() {
+                    break;
+                }
+                SinkExt::<Packet>::flush(framed).await?;
             }
             if any {
-                SinkExt::<Packet>::flush(framed).await?;
+                // Written out: give the buffer back rather than keep it for an idle connection.
+                *framed.write_buffer_mut() = BytesMut::new();
             }
             Ok::<(), mqtt_codec::Error>(())
         };
@@ -466,7 +583,7 @@ impl SessionTask {
         self.shared.authorizer.authorize(&self.info, action, topic)
     }
 
-    async fn on_event(&mut self, event: Event) {
+    fn on_event(&mut self, event: Event) {
         let now = Instant::now();
         match event {
             Event::Connect(connect) => {
@@ -504,17 +621,17 @@ impl SessionTask {
                     }
                     return;
                 }
-                self.publish_upstream(now, message).await;
+                self.publish_upstream(now, message);
                 if let Some(ack) = ack {
                     self.session.acknowledge(ack, ReasonCode::Success);
                 }
             }
             Event::Will(message) => {
                 if self.allowed(Action::Publish, message.topic.as_str()) {
-                    self.publish_upstream(now, message).await;
+                    self.publish_upstream(now, message);
                 }
             }
-            Event::Subscribe(request) => self.subscribe(now, request).await,
+            Event::Subscribe(request) => self.subscribe(now, request),
             Event::Unsubscribe { filters } => {
                 let mut router = self
                     .shared
@@ -556,9 +673,9 @@ impl SessionTask {
         }
     }
 
-    async fn publish_upstream(&mut self, now: Instant, message: Message) {
+    fn publish_upstream(&mut self, now: Instant, message: Message) {
         let messages = match &self.shared.functions {
-            Some(f) => f.process(Direction::Upstream, message, &self.info).await,
+            Some(f) => f.process(Direction::Upstream, message, &self.info),
             None => vec![message],
         };
         for m in messages {
@@ -566,7 +683,7 @@ impl SessionTask {
         }
     }
 
-    async fn subscribe(&mut self, now: Instant, request: mqtt_session::SubscribeRequest) {
+    fn subscribe(&mut self, now: Instant, request: mqtt_session::SubscribeRequest) {
         let maximum_qos = self.shared.server_config.maximum_qos;
         let mut reasons = Vec::with_capacity(request.filters.len());
         let mut retained = Vec::new();
@@ -627,7 +744,7 @@ impl SessionTask {
             tracing::debug!(%error, client_id = &*self.client_id, "SUBACK refused");
         }
         for m in retained {
-            self.deliver(m).await;
+            self.deliver(m);
         }
     }
 
@@ -670,6 +787,11 @@ impl SessionTask {
                 .collect();
             groups.dedup();
             let mut handed = 0;
+            let base = Arc::new({
+                let mut base = message.clone();
+                base.properties.topic_alias = None;
+                base
+            });
             router.visit(&message.topic, None, |m| {
                 let Some(at) = m.share_group.and_then(|g| groups.iter().position(|mine| *mine == g)) else {
                     return;
@@ -678,12 +800,13 @@ impl SessionTask {
                     return;
                 }
                 groups.swap_remove(at);
-                let mut copy = message.clone();
-                copy.qos = copy.qos.min(m.options.qos);
-                copy.retain = copy.retain && m.options.retain_as_published;
-                copy.properties.topic_alias = None;
-                copy.properties.subscription_identifiers = m.subscription_id.into_iter().collect();
-                if m.client.tx.try_send(copy).is_ok() {
+                let delivery = Delivery {
+                    message: Arc::clone(&base),
+                    qos: message.qos.min(m.options.qos),
+                    retain: message.retain && m.options.retain_as_published,
+                    subscription_ids: m.subscription_id.into_iter().collect(),
+                };
+                if m.client.tx.try_send(delivery).is_ok() {
                     handed += 1;
                 }
             });
@@ -738,10 +861,10 @@ impl SessionTask {
 
     /// Graceful stop, last step: queues what the router sent (the other sessions' wills among it) and saves the
     /// session when it outlives its connection.
-    async fn save(&mut self, inbox: &mut mpsc::Receiver<Message>) {
+    async fn save(&mut self, inbox: &mut mpsc::Receiver<Delivery>) {
         inbox.close();
-        while let Ok(message) = inbox.try_recv() {
-            self.deliver(message).await;
+        while let Ok(delivery) = inbox.try_recv() {
+            self.deliver(delivery.into_message());
         }
         self.drive().await;
         if !self.session.is_ended() && self.session.session_expiry_interval() > 0 {

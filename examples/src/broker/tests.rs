@@ -176,3 +176,28 @@ async fn empty_client_id_is_assigned() {
     );
     broker.shutdown().await;
 }
+
+/// The session task gives its read buffer back when a connection has nothing to read; a packet that arrives
+/// in pieces, with pauses between them, must still be reassembled (the buffer holding its start is kept).
+#[tokio::test]
+async fn a_packet_arriving_in_pieces_is_reassembled() {
+    use tokio::io::AsyncWriteExt;
+    let broker = start("").await;
+    let (mut sub, _) = connect(&broker, "sub", ProtocolVersion::V5, true).await;
+    subscribe(&mut sub, "split/#", QoS::AtMostOnce).await;
+    let (mut publ, _) = connect(&broker, "pub", ProtocolVersion::V311, true).await;
+    let payload = "x".repeat(3000);
+    let mut bytes = bytes::BytesMut::new();
+    Packet::Publish(Publish::new(TopicName::from_static("split/a"), payload.clone()))
+        .encode(ProtocolVersion::V311, &mut bytes)
+        .unwrap();
+    for piece in bytes.chunks(700) {
+        publ.get_mut().write_all(piece).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let Packet::Publish(p) = next(&mut sub).await else {
+        panic!()
+    };
+    assert_eq!((p.topic.as_str(), p.payload.len()), ("split/a", payload.len()));
+    broker.shutdown().await;
+}
