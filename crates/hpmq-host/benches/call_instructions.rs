@@ -4,7 +4,8 @@
 //! `scripts/bench-host-instructions` builds this and runs every case under
 //! `valgrind --tool=callgrind --toggle-collect='*call_instructions*measured*'`, so only the calls inside
 //! [`measured`] are counted (setup, compilation and warm-up are not), and divides by the number of calls.
-//! Run alone (`cargo bench -p hpmq-host --bench call_instructions -- CASE CALLS`) it just makes the calls.
+//! Run alone (`cargo bench -p hpmq-host --bench call_instructions -- CASE CALLS [LIMITS]`) it just makes the
+//! calls.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -45,11 +46,22 @@ fn main() {
         .get(1)
         .map_or(10_000, |n| n.parse().expect("CALLS must be a number"));
     assert!(CASES.contains(&case), "unknown case `{case}`; one of {CASES:?}");
+    // The per-call limits: `epoch` (the default), `none`, `fuel` or `epoch+fuel`.
+    let limits = args.get(2).map_or("epoch", String::as_str);
+    let (deadline_ms, fuel) = match limits {
+        "epoch" => (Some(100), None),
+        "none" => (None, None),
+        "fuel" => (None, Some(10_000_000)),
+        "epoch+fuel" => (Some(100), Some(10_000_000)),
+        other => panic!("unknown limits `{other}`; one of epoch, none, fuel, epoch+fuel"),
+    };
 
     // Two instance slots (one per module) keep the pooling allocator's address-space reservation within what
     // valgrind can map.
     let rt = Runtime::new(Limits {
         max_instances: 2,
+        deadline_ms,
+        fuel,
         ..Limits::default()
     })
     .unwrap();
