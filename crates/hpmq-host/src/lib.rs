@@ -50,6 +50,7 @@ mod function_ref;
 mod history;
 mod message;
 mod module;
+mod peer_addr;
 mod runtime;
 mod state;
 mod wapc;

@@ -17,6 +17,7 @@ use crate::config::{FailurePolicy, Limits, RuntimeConfig};
 use crate::error::{CallFailure, Error};
 use crate::history::History;
 use crate::module::{LoadedModule, ModuleSlot};
+use crate::peer_addr;
 use crate::state::{FunctionInfo, FunctionStats};
 use crate::wapc::{self, HostState};
 use crate::{Context, Direction, FunctionRef, Message};
@@ -470,6 +471,10 @@ impl Runtime {
 
     fn function_info(&self, f: &FunctionRef) -> Arc<FunctionInfo> {
         let mut functions = lock(&self.functions);
+        // Known functions (every call after the first) are found without cloning the name.
+        if let Some(info) = functions.get(f) {
+            return Arc::clone(info);
+        }
         Arc::clone(
             functions
                 .entry(f.clone())
@@ -488,14 +493,8 @@ impl Runtime {
 
 /// Encodes one call's request. The peer address is formatted into a stack buffer, not allocated.
 fn encode(out: &mut Vec<u8>, direction: Direction, msg: &Message, ctx: &Context, his_payload: Option<&[u8]>) {
-    use std::io::Write;
-    let mut addr_buf = [0u8; 64];
-    let peer_addr = ctx.peer_addr.and_then(|a| {
-        let mut cursor = std::io::Cursor::new(&mut addr_buf[..]);
-        write!(cursor, "{a}").ok()?;
-        usize::try_from(cursor.position()).ok()
-    });
-    let peer_addr = peer_addr.and_then(|n| addr_buf.get(..n));
+    let mut addr_buf = [0u8; peer_addr::MAX_LEN];
+    let peer_addr = ctx.peer_addr.as_ref().and_then(|a| peer_addr::format(a, &mut addr_buf));
     let props: Vec<(&[u8], &[u8])> = msg
         .user_properties
         .iter()

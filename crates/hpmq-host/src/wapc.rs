@@ -103,12 +103,10 @@ fn read_guest(
     let (start, len) = (ptr(p), ptr(len));
     if len > max {
         let e = wasmtime::Error::msg(format!("{what} of {len} bytes exceeds {max}"));
-        let limit = max;
-        caller.data_mut().violation.get_or_insert(if what == "response" {
-            CallFailure::OutputTooLarge { len, limit }
-        } else {
-            CallFailure::Protocol(format!("{what} of {len} bytes exceeds {limit}"))
-        });
+        caller
+            .data_mut()
+            .violation
+            .get_or_insert(CallFailure::Protocol(format!("{what} of {len} bytes exceeds {max}")));
         return Err(e);
     }
     let (data, state) = mem.data_and_store_mut(&mut *caller);
@@ -244,11 +242,28 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
         "__guest_response",
         |mut c: Caller<'_, HostState>, p: i32, len: i32| {
             let max = c.data().limits.max_output_bytes;
-            let bytes = read_guest(&mut c, p, len, max, "response")?;
-            let s = c.data_mut();
-            s.response = bytes;
-            s.responded = true;
-            Ok(())
+            // Copied straight into the store's response buffer, which every call reuses.
+            let (start, n) = (ptr(p), ptr(len));
+            if n > max {
+                c.data_mut()
+                    .violation
+                    .get_or_insert(CallFailure::OutputTooLarge { len: n, limit: max });
+                return Err(wasmtime::Error::msg(format!("response of {n} bytes exceeds {max}")));
+            }
+            let mem = memory(&mut c)?;
+            let (data, s) = mem.data_and_store_mut(&mut c);
+            match start.checked_add(n).and_then(|end| data.get(start..end)) {
+                Some(bytes) => {
+                    s.response.clear();
+                    s.response.extend_from_slice(bytes);
+                    s.responded = true;
+                    Ok(())
+                }
+                None => Err(violate(
+                    s,
+                    format!("response pointer {start}+{n} is outside guest memory"),
+                )),
+            }
         },
     )?;
     l.func_wrap(

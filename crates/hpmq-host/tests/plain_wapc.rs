@@ -23,6 +23,15 @@ fn plain_wapc_guest_runs() {
 }
 
 #[test]
+fn echo_returns_its_input_unchanged() {
+    let rt = Runtime::new(test_limits()).unwrap();
+    rt.load_module("plain", &guest("plain-wapc")).unwrap();
+    let input: Vec<u8> = (0..=255).collect();
+    assert_eq!(rt.call_raw(&FunctionRef::new("plain", "echo"), &input).unwrap(), input);
+    assert_eq!(rt.call_raw(&FunctionRef::new("plain", "echo"), b"").unwrap(), b"");
+}
+
+#[test]
 fn unknown_host_calls_are_errors_the_guest_sees() {
     let rt = Runtime::new(test_limits()).unwrap();
     rt.load_module("plain", &guest("plain-wapc")).unwrap();

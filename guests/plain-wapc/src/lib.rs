@@ -1,5 +1,6 @@
 //! A plain waPC guest, written against `wapc-guest` only: registers in `wapc_init` like any waPC module,
-//! echoes its input reversed and logs through `__console_log`. The host must run it unchanged.
+//! echoes its input reversed and logs through `__console_log`. The host must run it unchanged. `echo` returns
+//! its input as is: the cheapest waPC round trip, the baseline of the host's call benchmark.
 
 use wapc_guest::prelude::*;
 
@@ -8,6 +9,11 @@ use wapc_guest::prelude::*;
 pub extern "C" fn wapc_init() {
     register_function("reverse", reverse);
     register_function("ask_host", ask_host);
+    register_function("echo", echo);
+}
+
+fn echo(msg: &[u8]) -> CallResult {
+    Ok(msg.to_vec())
 }
 
 fn reverse(msg: &[u8]) -> CallResult {
