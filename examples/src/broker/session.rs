@@ -173,6 +173,24 @@ pub(crate) fn spawn(
     session: ServerSession,
     first: Option<Box<Attach>>,
 ) {
+    let (task, control_rx, rx) = register(shared, registry, client_id, session);
+    shared.tasks.spawn(task.run(control_rx, rx, first));
+}
+
+/// A registered, routed session task that has not started yet, with its control and delivery receivers.
+type Registered = (
+    Box<SessionTask>,
+    mpsc::UnboundedReceiver<Control>,
+    mpsc::Receiver<Delivery>,
+);
+
+/// Registers a session under `client_id` and routes its subscriptions, without starting its task.
+fn register(
+    shared: &Arc<Shared>,
+    registry: &mut HashMap<Arc<str>, SessionHandle>,
+    client_id: Arc<str>,
+    session: ServerSession,
+) -> Registered {
     let key = shared.next_key();
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     let (tx, rx) = mpsc::channel(shared.config.limits.max_queued_messages.max(1));
@@ -208,10 +226,8 @@ pub(crate) fn spawn(
     // Boxed: an async fn keeps its by-value arguments apart from its locals, so a by-value task would sit in
     // the per-connection future twice (about 1.5 KiB more per connection).
     let task = Box::new(task);
-    // Routed before any task runs, so a will published at start (its delay or session elapsed while the
-    // broker was down) reaches every restored subscriber.
     task.sync_router();
-    shared.tasks.spawn(task.run(control_rx, rx, first));
+    (task, control_rx, rx)
 }
 
 /// Restores sessions saved by an earlier shutdown, disconnected, with their subscriptions routed. A session
@@ -219,6 +235,7 @@ pub(crate) fn spawn(
 pub(crate) fn resume_stored(shared: &Arc<Shared>, saved: Vec<SessionSnapshot>) {
     let now = Instant::now();
     let mut registry = lock(&shared.sessions);
+    let mut restored = Vec::with_capacity(saved.len());
     for snapshot in saved {
         let client_id: Arc<str> = Arc::from(snapshot.client_id.as_str());
         if snapshot.expires_at().is_some_and(|at| at <= now) {
@@ -228,9 +245,14 @@ pub(crate) fn resume_stored(shared: &Arc<Shared>, saved: Vec<SessionSnapshot>) {
             );
         }
         match ServerSession::restore(shared.server_config.clone(), snapshot, now) {
-            Ok(session) => spawn(shared, &mut registry, client_id, session, None),
+            Ok(session) => restored.push(register(shared, &mut registry, client_id, session)),
             Err(error) => tracing::warn!(%error, client_id = &*client_id, "stored session not restored"),
         }
+    }
+    // Every restored session is routed before any of their tasks runs, so a will published at start (its
+    // delay or its session elapsed while the broker was down) reaches every restored subscriber.
+    for (task, control_rx, rx) in restored {
+        shared.tasks.spawn(task.run(control_rx, rx, None));
     }
 }
 
