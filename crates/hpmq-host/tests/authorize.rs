@@ -49,7 +49,7 @@ fn rental_policy_decides_through_the_guest() {
     retained.retain = true;
     assert!(!rt.authorize(&f, &retained, &bbb).verdict.is_allow());
     let stats = rt.stats(&f).unwrap();
-    assert_eq!((stats.calls, stats.failures), (7, 0));
+    assert_eq!((stats.calls, stats.failures), (6, 0));
 }
 
 #[test]
