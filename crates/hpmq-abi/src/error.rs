@@ -40,6 +40,14 @@ pub enum DecodeError {
     },
     /// Bytes were left over after a complete value.
     TrailingBytes(usize),
+    /// An authorize action byte other than publish (0) or subscribe (1).
+    BadAuthAction(u8),
+    /// The buffer is not an authorize request (its second byte is this instead of the authorize tag).
+    NotAnAuthorizeRequest(u8),
+    /// A verdict byte that is not allow (0) or deny (1).
+    BadVerdict(u8),
+    /// A deny carried a reason code below 0x80, which MQTT reserves for success.
+    NotAFailureCode(u8),
 }
 
 impl fmt::Display for DecodeError {
@@ -57,6 +65,17 @@ impl fmt::Display for DecodeError {
                 write!(f, "`{field}` is {len}, above the limit of {max}")
             }
             DecodeError::TrailingBytes(n) => write!(f, "{n} trailing bytes after the value"),
+            DecodeError::BadAuthAction(b) => write!(f, "invalid authorize action {b}"),
+            DecodeError::NotAnAuthorizeRequest(b) => {
+                write!(
+                    f,
+                    "not an authorize request (kind byte {b}); is this an authorize function?"
+                )
+            }
+            DecodeError::BadVerdict(b) => write!(f, "invalid verdict {b}"),
+            DecodeError::NotAFailureCode(c) => {
+                write!(f, "deny reason code {c:#04x} is a success code; use 0x80 or above")
+            }
         }
     }
 }

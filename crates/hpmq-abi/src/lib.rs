@@ -25,6 +25,7 @@
 //! assert_eq!(Response::decode(&out, &Default::default()).unwrap(), Response::Discard);
 //! ```
 
+mod authorize;
 mod error;
 mod host_call;
 mod message;
@@ -32,6 +33,9 @@ mod reader;
 mod request;
 mod response;
 
+pub use authorize::{
+    AUTHORIZE_TAG, AuthAction, AuthRequestView, AuthVerdict, NOT_AUTHORIZED, decode_auth_request, encode_auth_request,
+};
 pub use error::DecodeError;
 pub use host_call::{
     HOST_BINDING, KV_NAMESPACE, LOG_NAMESPACE, LogLevel, OP_KV_DELETE, OP_KV_GET, OP_KV_SET, OP_TIME_NOW,

@@ -77,6 +77,15 @@ pub enum Error {
         /// The direction of the binding.
         bound: &'static str,
     },
+    /// The function named as the authorize hook is a message function (`#[upstream]`/`#[downstream]`), not
+    /// an `#[authorize]` one.
+    #[error("function `{function}` is declared `#[{declared}]`, not `#[authorize]`")]
+    NotAuthorizeFunction {
+        /// The function.
+        function: FunctionRef,
+        /// The direction in its attribute.
+        declared: &'static str,
+    },
     /// A module that is still bound cannot be unloaded.
     #[error("module `{0}` is still used by a binding")]
     ModuleInUse(String),

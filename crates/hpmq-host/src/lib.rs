@@ -6,6 +6,8 @@
 //! - [`Limits`] / [`RuntimeConfig`] — deadline (epoch) or fuel per call, memory cap, output cap, pool sizes;
 //!   readable from TOML.
 //! - [`Message`] / [`Context`] — what the broker fills in for a call.
+//! - [`Runtime::authorize`] — ask an `#[authorize]` function whether a client may publish or subscribe
+//!   ([`AuthRequest`] → [`Verdict`]); a failed call denies.
 //! - [`Error`] / [`CallFailure`] — why a load, bind or call failed.
 //!
 //! Guests are written with `hpmq-sdk`, but any waPC guest runs. They get no WASI: no filesystem, network,
@@ -59,7 +61,8 @@ pub use bindings::{Binding, BindingId};
 pub use config::{BindingConfig, DirectionName, FailurePolicy, Limits, ModuleConfig, RuntimeConfig};
 pub use error::{CallFailure, Error};
 pub use function_ref::FunctionRef;
+pub use hpmq_abi::AuthAction;
 pub use hpmq_abi::Direction;
 pub use message::{Context, Message};
-pub use runtime::{Decision, ModuleInfo, Processed, Runtime};
+pub use runtime::{AuthRequest, Authorization, Decision, ModuleInfo, Processed, Runtime, Verdict};
 pub use state::FunctionStats;

@@ -1,6 +1,6 @@
 //! A compiled module, its pool of idle instances, and the slot that lets a reload swap it atomically.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use wasmtime::{Engine, ExternType, InstancePre, Linker, Module};
@@ -12,6 +12,7 @@ use crate::wapc::{HostState, Instance, WAPC_IMPORTS, WAPC_MODULE};
 
 const UPSTREAM_PREFIX: &str = "__hpmq_upstream_";
 const DOWNSTREAM_PREFIX: &str = "__hpmq_downstream_";
+const AUTHORIZE_PREFIX: &str = "__hpmq_authorize_";
 
 /// A compiled, validated module. Immutable once built; a reload builds a new one.
 pub(crate) struct LoadedModule {
@@ -21,6 +22,8 @@ pub(crate) struct LoadedModule {
     /// Functions an hpmq-sdk guest declares (name → direction); empty for a plain waPC guest, whose handlers
     /// are registered at run time and cannot be listed.
     pub(crate) declared: BTreeMap<String, Direction>,
+    /// Functions an hpmq-sdk guest declares `#[authorize]`.
+    pub(crate) authorize: BTreeSet<String>,
     pool: Mutex<Vec<Instance>>,
     limits: Arc<Limits>,
 }
@@ -50,6 +53,7 @@ impl LoadedModule {
         }
         let mut init_exports = Vec::new();
         let mut declared = BTreeMap::new();
+        let mut authorize = BTreeSet::new();
         let mut has_guest_call = false;
         for export in module.exports() {
             let export_name = export.name();
@@ -58,6 +62,14 @@ impl LoadedModule {
             match export_name {
                 "__guest_call" => has_guest_call = true,
                 "_start" | "wapc_init" if is_nullary => init_exports.push(export_name.to_owned()),
+                _ if export_name.starts_with(AUTHORIZE_PREFIX) => {
+                    if let Some(f) = export_name.strip_prefix(AUTHORIZE_PREFIX)
+                        && is_nullary
+                    {
+                        authorize.insert(f.to_owned());
+                        init_exports.push(export_name.to_owned());
+                    }
+                }
                 _ => {
                     let (function, direction) = if let Some(f) = export_name.strip_prefix(UPSTREAM_PREFIX) {
                         (f, Direction::Upstream)
@@ -94,6 +106,7 @@ impl LoadedModule {
             pre,
             init_exports,
             declared,
+            authorize,
             pool: Mutex::new(Vec::new()),
             limits: Arc::clone(limits),
         };

@@ -22,6 +22,9 @@ use crate::state::{FunctionInfo, FunctionStats};
 use crate::wapc::{self, HostState};
 use crate::{Context, Direction, FunctionRef, Message};
 
+mod authorize;
+pub use authorize::{AuthRequest, Authorization, Verdict};
+
 /// What one function decided about one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -51,6 +54,8 @@ pub struct ModuleInfo {
     /// `(function, direction)` for each `#[upstream]`/`#[downstream]` function; empty for a plain waPC
     /// module (its handlers are registered at run time).
     pub functions: Vec<(String, Direction)>,
+    /// Each `#[authorize]` function.
+    pub authorize_functions: Vec<String>,
 }
 
 /// Ticks the engine's epoch so deadlines expire; stopped and joined on drop.
@@ -103,6 +108,8 @@ pub struct Runtime {
     /// Serialises loads, reloads, binds and unbinds, so checks and swaps do not interleave.
     admin: Mutex<()>,
     next_binding: AtomicU64,
+    /// Authorize functions in use ([`Runtime::use_authorize_function`]); a reload may not drop them.
+    authorizers: Mutex<std::collections::BTreeSet<FunctionRef>>,
     _ticker: Option<EpochTicker>,
 }
 
@@ -147,6 +154,7 @@ impl Runtime {
             bindings: RwLock::new(Arc::new(Bindings::default())),
             admin: Mutex::new(()),
             next_binding: AtomicU64::new(1),
+            authorizers: Mutex::new(std::collections::BTreeSet::new()),
             _ticker: ticker,
         })
     }
@@ -205,6 +213,7 @@ impl Runtime {
         let info = ModuleInfo {
             name: name.to_owned(),
             functions: loaded.declared.iter().map(|(f, d)| (f.clone(), *d)).collect(),
+            authorize_functions: loaded.authorize.iter().cloned().collect(),
         };
         let _admin = lock(&self.admin);
         let existing = self.modules.read().ok().and_then(|m| m.get(name).cloned());
@@ -223,6 +232,7 @@ impl Runtime {
                         }
                     }
                 }
+                self.check_reload_keeps_authorizers(name, &loaded)?;
                 slot.replace(loaded);
                 tracing::info!(module = name, "module reloaded");
             }

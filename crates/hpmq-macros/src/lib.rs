@@ -1,9 +1,10 @@
-//! The `#[upstream]` and `#[downstream]` attributes of the hpmq guest SDK.
+//! The `#[upstream]`, `#[downstream]` and `#[authorize]` attributes of the hpmq guest SDK.
 //!
-//! Use them through `hpmq-sdk` (imported as `hpmq`), which documents both accepted signatures. Each attribute
-//! keeps the function as written and adds, for `wasm32` builds, an export `__hpmq_{direction}_{name}` that
-//! registers the function with the waPC dispatcher under its own name. The host calls these exports once per
-//! instance, which is why no `sdk_init!()` or `wapc_init` is needed.
+//! Use them through `hpmq-sdk` (imported as `hpmq`), which documents the accepted signatures. Each attribute
+//! keeps the function as written and adds, for `wasm32` builds, an export `__hpmq_{kind}_{name}` (kind
+//! `upstream`, `downstream` or `authorize`) that registers the function with the waPC dispatcher under its
+//! own name. The host calls these exports once per instance, which is why no `sdk_init!()` or `wapc_init` is
+//! needed, and reads their names to know what each function is.
 //!
 //! ```ignore
 //! #[hpmq::upstream]
@@ -33,6 +34,16 @@ pub fn downstream(args: TokenStream, item: TokenStream) -> TokenStream {
     expand("downstream", args.into(), parse_macro_input!(item as ItemFn)).into()
 }
 
+/// Marks an authorize hook: asked whether a client may publish to a topic or subscribe to a filter.
+///
+/// Accepts `fn(&AuthRequest, &Context) -> Result<Verdict>`.
+#[proc_macro_attribute]
+pub fn authorize(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand("authorize", args.into(), parse_macro_input!(item as ItemFn)).into()
+}
+
+const AUTHORIZE: &str = "fn name(req: &hpmq::AuthRequest, ctx: &hpmq::Context) -> hpmq::anyhow::Result<hpmq::Verdict>";
+
 const TYPED: &str = "fn name(msg: &hpmq::Message, ctx: &hpmq::Context) -> hpmq::anyhow::Result<hpmq::Action>";
 const SEED: &str = "fn name(topic: String, payload: &[u8], his_payload: Option<Vec<u8>>, \
                     context: HashMap<String, String>) -> hpmq::anyhow::Result<hpmq::HandResult>";
@@ -40,6 +51,7 @@ const SEED: &str = "fn name(topic: String, payload: &[u8], his_payload: Option<V
 enum Form {
     Typed,
     Seed,
+    Authorize,
 }
 
 fn check(direction: &str, args: TokenStream2, f: &ItemFn) -> Result<Form, syn::Error> {
@@ -92,18 +104,37 @@ fn check(direction: &str, args: TokenStream2, f: &ItemFn) -> Result<Form, syn::E
             format!("`#[{direction}]` must be on a free function, not a method taking `self`"),
         ));
     }
+    if sig.ident.to_string().starts_with("__") {
+        return Err(syn::Error::new(
+            sig.ident.span(),
+            "names starting with `__` are reserved for the waPC protocol",
+        ));
+    }
+    if direction == "authorize" {
+        if matches!(sig.output, ReturnType::Default) {
+            return Err(syn::Error::new(
+                sig.paren_token.span.close(),
+                format!("`#[authorize]` functions return `Result<Verdict>`; expected\n  {AUTHORIZE}"),
+            ));
+        }
+        return match sig.inputs.len() {
+            2 => Ok(Form::Authorize),
+            n => Err(syn::Error::new(
+                if n == 0 {
+                    sig.paren_token.span.join()
+                } else {
+                    sig.inputs.span()
+                },
+                format!("`#[authorize]` expects 2 parameters, found {n}; expected\n  {AUTHORIZE}"),
+            )),
+        };
+    }
     if matches!(sig.output, ReturnType::Default) {
         return Err(syn::Error::new(
             sig.paren_token.span.close(),
             format!(
                 "`#[{direction}]` functions return `Result<Action>` or `Result<HandResult>`; expected\n  {TYPED}\nor\n  {SEED}"
             ),
-        ));
-    }
-    if sig.ident.to_string().starts_with("__") {
-        return Err(syn::Error::new(
-            sig.ident.span(),
-            "names starting with `__` are reserved for the waPC protocol",
         ));
     }
     match sig.inputs.len() {
@@ -141,6 +172,10 @@ fn expand(direction: &str, args: TokenStream2, f: ItemFn) -> TokenStream2 {
             quote!(::hpmq::__private::call_typed),
         ),
         Form::Seed => (quote!(::hpmq::__private::SeedFn), quote!(::hpmq::__private::call_seed)),
+        Form::Authorize => (
+            quote!(::hpmq::__private::AuthorizeFn),
+            quote!(::hpmq::__private::call_authorize),
+        ),
     };
     // The signature check is emitted for every target (so `cargo check` on the host reports it) and spanned to
     // the user's signature, so a wrong parameter type is reported there, not inside generated code.

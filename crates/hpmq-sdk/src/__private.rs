@@ -2,15 +2,18 @@
 
 use std::collections::HashMap;
 
-use hpmq_abi::{DecodeError, RequestView, Response, decode_request, encode_message};
+use hpmq_abi::{AuthVerdict, DecodeError, RequestView, Response, decode_auth_request, decode_request, encode_message};
 
-use crate::{Action, Context, HandResult, Message, QoS};
+use crate::{Action, AuthRequest, Context, Direction, HandResult, Message, QoS, Verdict};
 
 /// The typed signature, as a function pointer type.
 pub type TypedFn = fn(&Message, &Context) -> anyhow::Result<Action>;
 
 /// The seed signature, as a function pointer type.
 pub type SeedFn = fn(String, &[u8], Option<Vec<u8>>, HashMap<String, String>) -> anyhow::Result<HandResult>;
+
+/// The authorize signature, as a function pointer type.
+pub type AuthorizeFn = fn(&AuthRequest, &Context) -> anyhow::Result<Verdict>;
 
 /// The waPC handler result.
 pub type CallResult = Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>;
@@ -94,6 +97,32 @@ pub fn call_seed(input: &[u8], f: SeedFn) -> CallResult {
             Ok(out)
         }
     }
+}
+
+/// Runs an authorize function on an encoded authorize request.
+pub fn call_authorize(input: &[u8], f: AuthorizeFn) -> CallResult {
+    let req = decode_auth_request(input)?;
+    let request = AuthRequest {
+        action: req.action,
+        topic: utf8(req.topic, "topic")?,
+        qos: QoS::from_u8(req.qos).ok_or(DecodeError::BadQos(req.qos))?,
+        retain: req.retain,
+    };
+    let ctx = Context {
+        direction: Direction::Upstream,
+        client_id: utf8(req.client_id, "client_id")?,
+        username: req.username.map(|u| utf8(u, "username")).transpose()?,
+        peer_addr: req.peer_addr.map(|p| utf8(p, "peer_addr")).transpose()?,
+        protocol_version: req.protocol_version,
+        his_payload: None,
+    };
+    let verdict = match f(&request, &ctx).map_err(|e| format!("{e:#}"))? {
+        Verdict::Allow => AuthVerdict::Allow,
+        Verdict::Deny { reason_code } => AuthVerdict::Deny(reason_code),
+    };
+    let mut out = Vec::with_capacity(3);
+    verdict.encode(&mut out);
+    Ok(out)
 }
 
 /// Registers a handler with the waPC dispatcher under `name`, and installs the panic hook once.
@@ -200,6 +229,43 @@ mod tests {
             Response::decode(&out, &DecodeLimits::default()).unwrap(),
             Response::Discard
         );
+    }
+
+    fn only_own_topic(req: &AuthRequest, ctx: &Context) -> anyhow::Result<Verdict> {
+        if req.retain {
+            return Err(anyhow::anyhow!("no retained messages"));
+        }
+        Ok(Verdict::allow_if(req.topic == format!("own/{}", ctx.client_id)))
+    }
+
+    fn auth_request(topic: &[u8], retain: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        hpmq_abi::encode_auth_request(
+            &hpmq_abi::AuthRequestView {
+                action: hpmq_abi::AuthAction::Publish,
+                topic,
+                qos: 1,
+                retain,
+                protocol_version: 5,
+                client_id: b"c1",
+                username: None,
+                peer_addr: Some(b"127.0.0.1:5"),
+            },
+            &mut out,
+        );
+        out
+    }
+
+    #[test]
+    fn authorize_answers_decode_on_the_host_side() {
+        let out = call_authorize(&auth_request(b"own/c1", false), only_own_topic).unwrap();
+        assert_eq!(AuthVerdict::decode(&out), Ok(AuthVerdict::Allow));
+        let out = call_authorize(&auth_request(b"own/c2", false), only_own_topic).unwrap();
+        assert_eq!(AuthVerdict::decode(&out), Ok(AuthVerdict::Deny(0x87)));
+        let err = call_authorize(&auth_request(b"own/c1", true), only_own_topic).unwrap_err();
+        assert_eq!(err.to_string(), "no retained messages");
+        // A message request handed to an authorize function is refused, not misread.
+        assert!(call_authorize(&request(b"p", None), only_own_topic).is_err());
     }
 
     #[test]

@@ -52,18 +52,43 @@
 //! }
 //! # assert!(matches!(custom_local_publish("a".into(), b"x", Some(b"x".to_vec()), HashMap::new()), Ok(HandResult::Discard)));
 //! ```
+//!
+//! An [`authorize`] function decides whether a client may publish to a topic or subscribe to a filter; the
+//! broker names it in its configuration and asks it after its own ACL allows. A deny carries the MQTT v5
+//! reason code the client sees (0x87 Not authorized by default); an error or a trap denies too.
+//!
+//! ```
+//! # extern crate hpmq_sdk as hpmq;
+//! use hpmq::anyhow::Result;
+//! use hpmq::{AuthAction, AuthRequest, Context, Verdict};
+//!
+//! /// Each client publishes only under `own/{client id}/` and may subscribe to anything but `$SYS`.
+//! #[hpmq::authorize]
+//! fn authorize(req: &AuthRequest, ctx: &Context) -> Result<Verdict> {
+//!     Ok(match req.action {
+//!         AuthAction::Publish => Verdict::allow_if(req.topic.starts_with(&format!("own/{}/", ctx.client_id))),
+//!         AuthAction::Subscribe => Verdict::allow_if(!req.topic.starts_with("$SYS")),
+//!     })
+//! }
+//!
+//! let ctx = Context::for_test("dev-1");
+//! assert_eq!(authorize(&AuthRequest::publish("own/dev-1/t"), &ctx).unwrap(), Verdict::Allow);
+//! assert_eq!(authorize(&AuthRequest::publish("own/dev-2/t"), &ctx).unwrap(), Verdict::deny());
+//! ```
 
 #[doc(hidden)]
 pub mod __private;
 mod action;
+mod authorize;
 mod context;
 pub mod host;
 mod message;
 
 pub use action::{Action, HandResult};
+pub use authorize::{AuthAction, AuthRequest, Verdict};
 pub use context::Context;
 pub use hpmq_abi::{Direction, LogLevel};
-pub use hpmq_macros::{downstream, upstream};
+pub use hpmq_macros::{authorize, downstream, upstream};
 pub use message::{Message, QoS};
 
 /// Re-exported so `use hpmq::anyhow::Result;` works in guest code without a separate dependency.

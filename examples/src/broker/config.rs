@@ -105,9 +105,10 @@ pub struct AuthConfig {
     pub allow_anonymous: bool,
     /// Known users.
     pub users: Vec<UserConfig>,
-    /// A guest function (`module::function` from `[functions]`) asked after the ACL allows a publish or
-    /// subscribe: it sees a message on `$authorize/publish` or `$authorize/subscribe` whose payload is the
-    /// topic or filter, in the client's context; discarding it denies.
+    /// An `#[authorize]` guest function (`module::function`, its module in `[[functions.modules]]`) asked
+    /// after the ACL allows a publish or subscribe. It sees the action, topic or filter, QoS, retain flag and
+    /// the client (id, user name, address, protocol); its deny reason code goes into PUBACK/PUBREC/SUBACK. A
+    /// failed call denies. Checked at start: the function must exist and be declared `#[authorize]`.
     pub authorize_function: Option<String>,
 }
 

@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hpmq_host::{Context, Direction, FunctionRef, Runtime, RuntimeConfig};
+use hpmq_host::{AuthAction, AuthRequest, Context, Direction, FunctionRef, Runtime, RuntimeConfig, Verdict};
 use mqtt_codec::properties::UserProperty;
+use mqtt_codec::{QoS, ReasonCode};
 use mqtt_session::Message;
 
-use super::auth::{Action, Authorizer, ClientInfo};
+use super::auth::{Action, ClientInfo};
 
 /// The loaded function modules and bindings.
 pub struct Functions {
@@ -73,12 +74,7 @@ impl Functions {
         if !bound {
             return vec![message];
         }
-        let ctx = Context {
-            client_id: client.client_id.clone(),
-            username: client.username.clone(),
-            peer_addr: client.peer_addr,
-            protocol_version: client.protocol_version,
-        };
+        let ctx = context(client);
         let processed = self.runtime.process(direction, to_host(&message), &ctx);
         for error in &processed.errors {
             tracing::warn!(%error, topic = message.topic.as_str(), "function call failed");
@@ -119,54 +115,133 @@ fn from_host(m: hpmq_host::Message, original: &Message) -> Message {
     out
 }
 
-/// An authorize hook implemented by a guest function: the ACL decides first, then the function is called
-/// with a message on topic `$authorize/publish` or `$authorize/subscribe` whose payload is the topic name or
-/// filter, in the client's context. `Forward` (or `Publish`) allows, `Discard` or a failed call denies.
-pub struct GuestAuthorizer<A> {
-    /// Decides first; the guest is asked only when this allows.
-    pub inner: A,
-    /// The runtime holding the function.
-    pub runtime: Arc<Runtime>,
-    /// The function, `module::function`.
-    pub function: FunctionRef,
+/// The authorize hook: an `#[authorize]` guest function asked after the [`super::Authorizer`] (the ACL)
+/// allows a publish or subscribe. Its deny carries the reason code the client gets; a failed call (trap,
+/// deadline, error, bad answer) denies with 0x87 and is counted in the function's statistics.
+pub struct AuthorizeHook {
+    runtime: Arc<Runtime>,
+    function: FunctionRef,
 }
 
-impl<A: Authorizer> Authorizer for GuestAuthorizer<A> {
-    fn authorize(&self, client: &ClientInfo, action: Action, topic: &str) -> bool {
-        if !self.inner.authorize(client, action, topic) {
-            return false;
-        }
-        let probe = match action {
-            Action::Publish => mqtt_codec::TopicName::from_static("$authorize/publish"),
-            Action::Subscribe => mqtt_codec::TopicName::from_static("$authorize/subscribe"),
+impl std::fmt::Debug for AuthorizeHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizeHook")
+            .field("function", &self.function)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthorizeHook {
+    /// Checks that `function` is loaded in `functions` and declared `#[authorize]`, and pins it so a reload
+    /// cannot drop it.
+    pub fn new(functions: &Functions, function: FunctionRef) -> Result<Self, hpmq_host::Error> {
+        functions.runtime.use_authorize_function(&function)?;
+        Ok(AuthorizeHook {
+            runtime: Arc::clone(&functions.runtime),
+            function,
+        })
+    }
+
+    /// The function asked.
+    pub fn function(&self) -> &FunctionRef {
+        &self.function
+    }
+
+    /// Asks the function; `Err` carries the reason code to answer the client with, already fitted to the
+    /// packet (PUBACK/PUBREC for a publish, SUBACK for a subscribe). Like [`Functions::process`], the call runs
+    /// on the calling thread (a hop through the blocking pool costs more than the call); a slow or looping
+    /// function holds it for at most the configured deadline, after which it is denied.
+    pub fn check(
+        &self,
+        client: &ClientInfo,
+        action: Action,
+        topic: &str,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<(), ReasonCode> {
+        let ctx = context(client);
+        let request = AuthRequest {
+            action: match action {
+                Action::Publish => AuthAction::Publish,
+                Action::Subscribe => AuthAction::Subscribe,
+            },
+            topic,
+            qos,
+            retain,
         };
-        let message = hpmq_host::Message::new(probe, bytes::Bytes::copy_from_slice(topic.as_bytes()));
-        let ctx = Context {
-            client_id: client.client_id.clone(),
-            username: client.username.clone(),
-            peer_addr: client.peer_addr,
-            protocol_version: client.protocol_version,
-        };
-        // Runs on the caller's thread: an authorize function is expected to be a short lookup, and the
-        // runtime's deadline bounds it.
-        match self
-            .runtime
-            .call(&self.function, Direction::Upstream, &message, &ctx, None)
-        {
-            Ok(hpmq_host::Decision::Discard) => false,
-            Ok(_) => true,
-            Err(error) => {
-                tracing::warn!(%error, function = %self.function, "authorize function failed; denied");
-                false
-            }
+        let outcome = self.runtime.authorize(&self.function, &request, &ctx);
+        if let Some(error) = &outcome.error {
+            tracing::warn!(%error, function = %self.function, topic, "authorize function failed; denied");
         }
+        match outcome.verdict {
+            Verdict::Allow => Ok(()),
+            Verdict::Deny(code) => Err(fit(action, code)),
+        }
+    }
+}
+
+/// A deny code MQTT allows in the packet that answers `action` (MQTT 5 §3.4.2.1 PUBACK, §3.9.3 SUBACK);
+/// any other failure code becomes 0x87 Not authorized.
+fn fit(action: Action, code: ReasonCode) -> ReasonCode {
+    use ReasonCode::*;
+    let allowed = match action {
+        Action::Publish => matches!(
+            code,
+            UnspecifiedError
+                | ImplementationSpecificError
+                | NotAuthorized
+                | TopicNameInvalid
+                | QuotaExceeded
+                | PayloadFormatInvalid
+        ),
+        Action::Subscribe => matches!(
+            code,
+            UnspecifiedError
+                | ImplementationSpecificError
+                | NotAuthorized
+                | TopicFilterInvalid
+                | QuotaExceeded
+                | SharedSubscriptionsNotSupported
+                | SubscriptionIdentifiersNotSupported
+                | WildcardSubscriptionsNotSupported
+        ),
+    };
+    if allowed { code } else { NotAuthorized }
+}
+
+fn context(client: &ClientInfo) -> Context {
+    Context {
+        client_id: client.client_id.clone(),
+        username: client.username.clone(),
+        peer_addr: client.peer_addr,
+        protocol_version: client.protocol_version,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mqtt_codec::{ByteStr, QoS, TopicName};
+    use mqtt_codec::{ByteStr, TopicName};
+
+    #[test]
+    fn deny_codes_fit_the_answering_packet() {
+        assert_eq!(
+            fit(Action::Publish, ReasonCode::QuotaExceeded),
+            ReasonCode::QuotaExceeded
+        );
+        assert_eq!(
+            fit(Action::Publish, ReasonCode::TopicFilterInvalid),
+            ReasonCode::NotAuthorized
+        );
+        assert_eq!(
+            fit(Action::Subscribe, ReasonCode::TopicFilterInvalid),
+            ReasonCode::TopicFilterInvalid
+        );
+        assert_eq!(
+            fit(Action::Subscribe, ReasonCode::ServerBusy),
+            ReasonCode::NotAuthorized
+        );
+    }
 
     #[test]
     fn host_round_trip_keeps_properties() {

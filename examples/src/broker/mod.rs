@@ -59,7 +59,8 @@ pub enum BrokerError {
     /// A function module failed to load, bind or reload.
     #[error("functions: {0}")]
     Functions(#[from] hpmq_host::Error),
-    /// The authorize hook names a function that is not `module::function`.
+    /// The authorize hook is not `module::function`, its module is not loaded, or the function is not an
+    /// `#[authorize]` function.
     #[error("config field `auth.authorize_function`: {0}")]
     AuthorizeFunction(String),
     /// The `[persistence]` state file exists but cannot be read (or a corrupt one cannot be moved aside).
@@ -105,6 +106,8 @@ pub(crate) struct Shared {
     state_file: Option<persistence::StateFile>,
     users: auth::Users,
     authorizer: Box<dyn Authorizer>,
+    /// The `#[authorize]` guest function, asked after `authorizer` allows.
+    authorize_hook: Option<functions::AuthorizeHook>,
     functions: Option<Functions>,
     stats: Stats,
     connections: AtomicU64,
@@ -132,8 +135,9 @@ impl Broker {
 
     /// Like [`Broker::start`], resuming the sessions in `saved` (returned by an earlier
     /// [`BrokerHandle::shutdown`]) and, when given, deciding publish/subscribe permissions with `authorizer`
-    /// instead of the configured ACL. With `[persistence]` configured, the state file's sessions and retained
-    /// messages are loaded first; a session in `saved` replaces the file's session of the same client id.
+    /// instead of the configured ACL (a configured `auth.authorize_function` is still asked after it). With
+    /// `[persistence]` configured, the state file's sessions and retained messages are loaded first; a session
+    /// in `saved` replaces the file's session of the same client id.
     pub async fn start_with(
         config: Config,
         saved: Vec<SessionSnapshot>,
@@ -152,22 +156,26 @@ impl Broker {
             }
             Some(loaded)
         };
-        let acl = Acl::new(config.acl.clone());
-        let authorizer: Box<dyn Authorizer> = match (authorizer, &config.auth.authorize_function, &functions) {
-            (Some(custom), _, _) => custom,
-            (None, Some(name), Some(f)) => Box::new(functions::GuestAuthorizer {
-                inner: acl,
-                runtime: Arc::clone(f.runtime()),
-                function: name
+        let authorizer: Box<dyn Authorizer> = match authorizer {
+            Some(custom) => custom,
+            None => Box::new(Acl::new(config.acl.clone())),
+        };
+        let authorize_hook = match (&config.auth.authorize_function, &functions) {
+            (Some(name), Some(f)) => {
+                let function: hpmq_host::FunctionRef = name
                     .parse()
-                    .map_err(|e: hpmq_host::Error| BrokerError::AuthorizeFunction(e.to_string()))?,
-            }),
-            (None, Some(name), None) => {
+                    .map_err(|e: hpmq_host::Error| BrokerError::AuthorizeFunction(e.to_string()))?;
+                let hook = functions::AuthorizeHook::new(f, function)
+                    .map_err(|e| BrokerError::AuthorizeFunction(e.to_string()))?;
+                tracing::info!(function = %hook.function(), "authorize hook enabled");
+                Some(hook)
+            }
+            (Some(name), None) => {
                 return Err(BrokerError::AuthorizeFunction(format!(
-                    "`{name}` needs a module in [functions]"
+                    "`{name}` needs its module in [[functions.modules]]"
                 )));
             }
-            (None, None, _) => Box::new(acl),
+            (None, _) => None,
         };
         let state_file = config.persistence_path().map(persistence::StateFile::new);
         let loaded = match state_file {
@@ -202,6 +210,7 @@ impl Broker {
             store: Mutex::new(Vec::new()),
             state_file,
             authorizer,
+            authorize_hook,
             functions,
             stats: Stats::default(),
             connections: AtomicU64::new(0),
@@ -269,6 +278,12 @@ impl BrokerHandle {
     /// Current statistics.
     pub fn stats(&self) -> sys::SysSnapshot {
         sys_snapshot(&self.shared)
+    }
+
+    /// Call and failure counters of a loaded function (message or authorize), if it was ever bound or
+    /// called.
+    pub fn function_stats(&self, function: &hpmq_host::FunctionRef) -> Option<hpmq_host::FunctionStats> {
+        self.shared.functions.as_ref()?.runtime().stats(function)
     }
 
     /// Re-reads every function module from its file and swaps it in while clients stay connected. Returns

@@ -601,8 +601,20 @@ impl SessionTask {
         }
     }
 
-    fn allowed(&self, action: Action, topic: &str) -> bool {
-        self.shared.authorizer.authorize(&self.info, action, topic)
+    /// The ACL (or custom [`super::Authorizer`]) first, then the authorize hook if one is configured. `Err`
+    /// carries the reason code to answer with: the ACL's own denials are 0x87 for a publish and 0x80 for a
+    /// subscribe; the hook's carry the code the function chose.
+    fn allowed(&self, action: Action, topic: &str, qos: QoS, retain: bool) -> Result<(), ReasonCode> {
+        if !self.shared.authorizer.authorize(&self.info, action, topic) {
+            return Err(match action {
+                Action::Publish => ReasonCode::NotAuthorized,
+                Action::Subscribe => ReasonCode::UnspecifiedError, // 0x80, also the 3.1.1 failure code
+            });
+        }
+        match &self.shared.authorize_hook {
+            Some(hook) => hook.check(&self.info, action, topic, qos, retain),
+            None => Ok(()),
+        }
     }
 
     fn on_event(&mut self, event: Event) {
@@ -631,15 +643,17 @@ impl SessionTask {
             }
             Event::Publish { message, ack } => {
                 Stats::add(&self.shared.stats.messages_received, 1);
-                if !self.allowed(Action::Publish, message.topic.as_str()) {
+                let verdict = self.allowed(Action::Publish, message.topic.as_str(), message.qos, message.retain);
+                if let Err(code) = verdict {
                     Stats::add(&self.shared.stats.messages_dropped, 1);
                     tracing::debug!(
                         client_id = &*self.client_id,
                         topic = message.topic.as_str(),
+                        reason = ?code,
                         "publish denied"
                     );
                     if let Some(ack) = ack {
-                        self.session.acknowledge(ack, ReasonCode::NotAuthorized);
+                        self.session.acknowledge(ack, code);
                     }
                     return;
                 }
@@ -649,7 +663,8 @@ impl SessionTask {
                 }
             }
             Event::Will(message) => {
-                if self.allowed(Action::Publish, message.topic.as_str()) {
+                let verdict = self.allowed(Action::Publish, message.topic.as_str(), message.qos, message.retain);
+                if verdict.is_ok() {
                     self.publish_upstream(now, message);
                 }
             }
@@ -710,13 +725,15 @@ impl SessionTask {
         let mut reasons = Vec::with_capacity(request.filters.len());
         let mut retained = Vec::new();
         for wanted in &request.filters {
-            if !self.allowed(Action::Subscribe, wanted.filter.as_str()) {
+            let verdict = self.allowed(Action::Subscribe, wanted.filter.as_str(), wanted.options.qos, false);
+            if let Err(code) = verdict {
                 tracing::debug!(
                     client_id = &*self.client_id,
                     filter = wanted.filter.as_str(),
+                    reason = ?code,
                     "subscribe denied"
                 );
-                reasons.push(ReasonCode::UnspecifiedError); // 0x80, also the 3.1.1 failure code
+                reasons.push(code); // a 3.1.1 SUBACK carries every failure as 0x80
                 continue;
             }
             let mut options = wanted.options;

@@ -1,7 +1,7 @@
 //! Misbehaving functions: the host must stop each of them, discard the instance and carry on.
 
 use hpmq::anyhow::Result;
-use hpmq::{Action, Context, Message};
+use hpmq::{Action, AuthRequest, Context, Message, Verdict};
 
 /// Panics (an abort, i.e. a wasm trap) with a message the host should report.
 #[hpmq::upstream]
@@ -63,4 +63,25 @@ pub fn deep(msg: &Message, _ctx: &Context) -> Result<Action> {
 #[hpmq::upstream]
 pub fn fine(_msg: &Message, _ctx: &Context) -> Result<Action> {
     Ok(Action::Forward)
+}
+
+/// An authorize hook that panics (a trap): the host must deny, count and log it.
+#[hpmq::authorize]
+pub fn authorize_panics(req: &AuthRequest, _ctx: &Context) -> Result<Verdict> {
+    panic!("authorize boom on {}", req.topic)
+}
+
+/// An authorize hook that never returns: stopped at the deadline, and the request denied.
+#[hpmq::authorize]
+pub fn authorize_spins(req: &AuthRequest, _ctx: &Context) -> Result<Verdict> {
+    let mut x = req.topic.len() as u64;
+    loop {
+        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+}
+
+/// An authorize hook that denies with a success code, which is malformed output: the host must deny.
+#[hpmq::authorize]
+pub fn authorize_bad_code(_req: &AuthRequest, _ctx: &Context) -> Result<Verdict> {
+    Ok(Verdict::deny_with(0x00))
 }

@@ -12,20 +12,26 @@
 //! - [`dedup`] (seed form, `#[upstream]`) drops a status equal to the previous one on the same topic
 //!   (`his_payload`). Chain it before `rental` on `device/+/status` so a repeated status reaches nobody.
 //!
-//! The rules are plain functions in [`logic`] over a [`logic::Store`], unit-tested natively.
+//! - [`authorize`] (`#[authorize]`) is the broker's authorize hook: devices publish only their own status,
+//!   phones command and subscribe only as themselves (the full table is in [`policy`]). Name it in the
+//!   broker's `auth.authorize_function = "rental::authorize"`.
+//!
+//! The rules are plain functions in [`logic`] over a [`logic::Store`] and in [`policy`], unit-tested
+//! natively.
 //!
 //! Limits worth knowing: ids are 1–64 characters of `[A-Za-z0-9._-]` (they become topic levels); the
 //! host's default state limit (`kv_max_entries = 1024`) allows 512 simultaneous rentals; a phone id in the
-//! payload is trusted, so give phones an ACL that lets each publish only its own `phone/{id}/cmd` if that
-//! matters; two bind requests for one device that run at the very same moment on two instances may both
+//! payload of `rental/bind` is trusted (the authorize hook sees topics, not payloads), so a phone can rent a
+//! device on another phone's behalf, though only the named phone receives its status and commands it; two bind requests for one device that run at the very same moment on two instances may both
 //! read "free" (state reads and writes are separate host calls), the later write wins.
 
 use hpmq::anyhow::Result;
-use hpmq::{Action, Context, HandResult, Message};
+use hpmq::{Action, AuthRequest, Context, HandResult, Message, Verdict};
 use std::collections::HashMap;
 
 pub mod json;
 pub mod logic;
+pub mod policy;
 pub mod topics;
 
 hpmq::sdk_init!();
@@ -68,6 +74,12 @@ pub fn dedup(
     Ok(HandResult::Transmit((topic.into_bytes(), payload.to_vec())))
 }
 
+/// The authorize hook: who may publish and subscribe where (see [`policy`]).
+#[hpmq::authorize]
+pub fn authorize(req: &AuthRequest, ctx: &Context) -> Result<Verdict> {
+    Ok(policy::decide(req, &ctx.client_id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +105,16 @@ mod tests {
             dedup(t, b"on", Some(b"off".to_vec()), HashMap::new()).unwrap(),
             HandResult::Transmit(_)
         ));
+
+        let device = Context::for_test("AAA");
+        assert!(
+            authorize(&AuthRequest::publish("device/AAA/status"), &device)
+                .unwrap()
+                .is_allow()
+        );
+        assert_eq!(
+            authorize(&AuthRequest::publish("device/BBB/status"), &device).unwrap(),
+            Verdict::deny()
+        );
     }
 }

@@ -1,7 +1,7 @@
 extern crate hpmq_sdk as hpmq;
 
 use hpmq::anyhow::Result;
-use hpmq::{Action, Context, HandResult, Message};
+use hpmq::{Action, AuthAction, AuthRequest, Context, HandResult, Message, Verdict};
 use std::collections::HashMap;
 
 hpmq::sdk_init!();
@@ -14,6 +14,14 @@ fn typed(msg: &Message, _ctx: &Context) -> Result<Action> {
 #[hpmq::downstream]
 pub fn seed(topic: String, payload: &[u8], _his: Option<Vec<u8>>, _context: HashMap<String, String>) -> Result<HandResult> {
     Ok(HandResult::Transmit((topic.into_bytes(), payload.to_vec())))
+}
+
+#[hpmq::authorize]
+fn authorize(req: &AuthRequest, ctx: &Context) -> Result<Verdict> {
+    Ok(match req.action {
+        AuthAction::Publish => Verdict::allow_if(req.topic.ends_with(&ctx.client_id)),
+        AuthAction::Subscribe => Verdict::deny_with(0x80),
+    })
 }
 
 mod nested {
@@ -30,5 +38,7 @@ fn main() {
     let ctx = Context::for_test("c");
     assert!(typed(&Message::new("t", b"p".to_vec()), &ctx).is_ok());
     assert!(seed("t".into(), b"p", None, HashMap::new()).is_ok());
+    assert_eq!(authorize(&AuthRequest::publish("x/c"), &ctx).unwrap(), Verdict::Allow);
+    assert_eq!(authorize(&AuthRequest::subscribe("#"), &ctx).unwrap(), Verdict::deny_with(0x80));
     assert!(nested::drop_all(&Message::default(), &ctx).is_ok());
 }
