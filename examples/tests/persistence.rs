@@ -12,12 +12,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::BytesMut;
+use common::v5::{connect, next_publish, until};
 use common::{WAIT, unique};
 use hpmq_examples::broker::{Broker, BrokerHandle, Config};
 use mqtt_session::{SavedState, WallClock};
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{ConnAck, LastWill, LastWillProperties, Packet, Publish, PublishProperties};
-use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
+use rumqttc::v5::mqttbytes::v5::{LastWill, LastWillProperties, Packet, PublishProperties};
+use rumqttc::v5::{AsyncClient, EventLoop, MqttOptions};
 
 /// A fresh directory for one test's state file.
 fn state_dir() -> PathBuf {
@@ -59,40 +60,6 @@ fn persistent(addr: SocketAddr, id: &str, expiry: u32) -> MqttOptions {
     o.set_clean_start(false);
     o.set_session_expiry_interval(Some(expiry));
     o
-}
-
-/// Polls `el` until `pick` returns something; panics after [`WAIT`] or on a connection error.
-async fn until<T>(el: &mut EventLoop, mut pick: impl FnMut(&Packet) -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let ev = tokio::time::timeout_at(deadline, el.poll())
-            .await
-            .expect("timed out polling the client")
-            .expect("connection error");
-        if let Event::Incoming(p) = ev
-            && let Some(t) = pick(&p)
-        {
-            return t;
-        }
-    }
-}
-
-async fn connect(o: MqttOptions) -> (AsyncClient, EventLoop, ConnAck) {
-    let (client, mut el) = AsyncClient::new(o, 100);
-    let ack = until(&mut el, |p| match p {
-        Packet::ConnAck(a) => Some(a.clone()),
-        _ => None,
-    })
-    .await;
-    (client, el, ack)
-}
-
-async fn next_publish(el: &mut EventLoop) -> Publish {
-    until(el, |p| match p {
-        Packet::Publish(p) => Some(p.clone()),
-        _ => None,
-    })
-    .await
 }
 
 async fn subscribe(client: &AsyncClient, el: &mut EventLoop, filter: &str) {

@@ -8,11 +8,11 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::v5::{connect, next_publish, until};
 use common::{WAIT, start_default, unique};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{
-    ConnAck, DisconnectReasonCode, LastWill, LastWillProperties, Packet, Publish, PublishProperties,
-    SubscribeReasonCode,
+    DisconnectReasonCode, LastWill, LastWillProperties, Packet, Publish, PublishProperties, SubscribeReasonCode,
 };
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, StateError};
 
@@ -20,41 +20,6 @@ fn options(addr: SocketAddr, id: &str) -> MqttOptions {
     let mut o = MqttOptions::new(id, "127.0.0.1", addr.port());
     o.set_keep_alive(Duration::from_secs(30));
     o
-}
-
-/// Connects and returns the CONNACK.
-async fn connect(o: MqttOptions) -> (AsyncClient, EventLoop, ConnAck) {
-    let (client, mut el) = AsyncClient::new(o, 100);
-    let ack = until(&mut el, |p| match p {
-        Packet::ConnAck(a) => Some(a.clone()),
-        _ => None,
-    })
-    .await;
-    (client, el, ack)
-}
-
-/// Polls `el` until `pick` returns something; panics after [`WAIT`] or on a connection error.
-async fn until<T>(el: &mut EventLoop, mut pick: impl FnMut(&Packet) -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let ev = tokio::time::timeout_at(deadline, el.poll())
-            .await
-            .expect("timed out polling the client")
-            .expect("connection error");
-        if let Event::Incoming(p) = ev
-            && let Some(t) = pick(&p)
-        {
-            return t;
-        }
-    }
-}
-
-async fn next_publish(el: &mut EventLoop) -> Publish {
-    until(el, |p| match p {
-        Packet::Publish(p) => Some(p.clone()),
-        _ => None,
-    })
-    .await
 }
 
 async fn subscribe(client: &AsyncClient, el: &mut EventLoop, filter: &str, qos: QoS) -> Vec<SubscribeReasonCode> {
