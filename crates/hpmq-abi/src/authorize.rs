@@ -130,16 +130,8 @@ pub fn decode_auth_request(buf: &[u8]) -> Result<AuthRequestView<'_>, DecodeErro
     }
     let topic = r.bytes("topic", usize::MAX)?;
     let client_id = r.bytes("client_id", usize::MAX)?;
-    let username = if flags & HAS_USERNAME != 0 {
-        Some(r.bytes("username", usize::MAX)?)
-    } else {
-        None
-    };
-    let peer_addr = if flags & HAS_PEER_ADDR != 0 {
-        Some(r.bytes("peer_addr", usize::MAX)?)
-    } else {
-        None
-    };
+    let username = r.optional_bytes(flags & HAS_USERNAME != 0, "username")?;
+    let peer_addr = r.optional_bytes(flags & HAS_PEER_ADDR != 0, "peer_addr")?;
     r.finish()?;
     Ok(AuthRequestView {
         action,

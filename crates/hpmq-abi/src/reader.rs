@@ -52,6 +52,19 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
+    /// [`Reader::bytes`] (unbounded) when the request's flags say the field is `present`, else `None`.
+    pub(crate) fn optional_bytes(
+        &mut self,
+        present: bool,
+        field: &'static str,
+    ) -> Result<Option<&'a [u8]>, DecodeError> {
+        if present {
+            self.bytes(field, usize::MAX).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     pub(crate) fn finish(self) -> Result<(), DecodeError> {
         if self.buf.is_empty() {
             Ok(())

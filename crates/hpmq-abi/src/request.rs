@@ -69,22 +69,10 @@ pub fn decode_request(buf: &[u8]) -> Result<RequestView<'_>, DecodeError> {
         return Err(DecodeError::BadFlags(flags));
     }
     let message = MessageView::decode(&mut r, &limits)?;
-    let his_payload = if flags & HAS_HIS_PAYLOAD != 0 {
-        Some(r.bytes("his_payload", usize::MAX)?)
-    } else {
-        None
-    };
+    let his_payload = r.optional_bytes(flags & HAS_HIS_PAYLOAD != 0, "his_payload")?;
     let client_id = r.bytes("client_id", usize::MAX)?;
-    let username = if flags & HAS_USERNAME != 0 {
-        Some(r.bytes("username", usize::MAX)?)
-    } else {
-        None
-    };
-    let peer_addr = if flags & HAS_PEER_ADDR != 0 {
-        Some(r.bytes("peer_addr", usize::MAX)?)
-    } else {
-        None
-    };
+    let username = r.optional_bytes(flags & HAS_USERNAME != 0, "username")?;
+    let peer_addr = r.optional_bytes(flags & HAS_PEER_ADDR != 0, "peer_addr")?;
     r.finish()?;
     Ok(RequestView {
         direction,
