@@ -21,7 +21,7 @@ pub use deliveries::{Deliveries, Delivery};
 pub use error::Error;
 pub use retained::{Retained, RetainedPayload, RetainedStore};
 pub use router::{DEFAULT_MAX_LEVELS, Match, Router, SubscribeOutcome};
-pub use shared::{BuiltinStrategy, HashClientId, Members, Pick, Random, RoundRobin, ShareStrategy, Sticky};
+pub use shared::{Available, BuiltinStrategy, HashClientId, Members, Pick, Random, RoundRobin, ShareStrategy, Sticky};
 
 /// The "Embedding the router" example of the repository README, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -212,3 +212,190 @@ impl<C: Hash> ShareStrategy<C> for BuiltinStrategy {
         }
     }
 }
+
+/// Wraps a strategy so that it picks only among the members for which `available` holds, for as long as there
+/// is one; when none is, the inner strategy's own pick stands.
+///
+/// A broker uses it to keep new shared messages away from members whose persistent session has no connection
+/// right now (they would wait in that member's queue while other members sit idle), with the inner strategy
+/// still deciding among the connected ones. [`RoundRobin`] stays exactly fair over the available members: an
+/// unavailable pick is retried, and each retry advances the turn. Strategies that keep answering the same
+/// member ([`Sticky`], [`HashClientId`]) fall through to the next available member after it, in member order.
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// use mqtt_router::{Available, Deliveries, RoundRobin, Router, SubscriptionOptions, TopicFilter, TopicName};
+///
+/// #[derive(Clone)]
+/// struct Client { id: &'static str, online: Arc<AtomicBool> }
+/// impl PartialEq for Client { fn eq(&self, o: &Self) -> bool { self.id == o.id } }
+/// impl Eq for Client {}
+/// impl std::hash::Hash for Client { fn hash<H: std::hash::Hasher>(&self, h: &mut H) { self.id.hash(h) } }
+///
+/// let strategy = Available::new(RoundRobin, |c: &Client| c.online.load(Ordering::Relaxed));
+/// let mut router = Router::with_strategy(strategy);
+/// let a = Client { id: "a", online: Arc::new(AtomicBool::new(true)) };
+/// let b = Client { id: "b", online: Arc::new(AtomicBool::new(false)) };
+/// let filter = TopicFilter::try_from("$share/g/jobs").unwrap();
+/// router.subscribe(a.clone(), &filter, SubscriptionOptions::default(), None).unwrap();
+/// router.subscribe(b.clone(), &filter, SubscriptionOptions::default(), None).unwrap();
+///
+/// let topic = TopicName::try_from("jobs").unwrap();
+/// let mut out = Deliveries::new();
+/// for _ in 0..4 {
+///     router.deliveries(&topic, None, &mut out);
+///     assert_eq!(out.iter().map(|d| d.client.id).collect::<Vec<_>>(), ["a"]); // b is offline
+/// }
+/// ```
+pub struct Available<S, F> {
+    inner: S,
+    available: F,
+}
+
+impl<S, F> Available<S, F> {
+    /// `inner` picks; `available` says whether a member may receive a message now.
+    pub const fn new(inner: S, available: F) -> Self {
+        Available { inner, available }
+    }
+
+    /// The wrapped strategy.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: std::fmt::Debug, F> std::fmt::Debug for Available<S, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Available")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C, S, F> ShareStrategy<C> for Available<S, F>
+where
+    S: ShareStrategy<C>,
+    F: Fn(&C) -> bool + Send + Sync,
+{
+    fn pick(&self, pick: &Pick<'_, C>) -> usize {
+        let len = pick.members.len().max(1);
+        let is_available = |index: usize| pick.members.client(index).is_some_and(|c| (self.available)(c));
+        let first = self.inner.pick(pick) % len;
+        if is_available(first) {
+            return first;
+        }
+        // Nobody available: the inner pick stands, and the inner strategy moved on exactly once.
+        if !(1..len).any(|step| is_available((first + step) % len)) {
+            return first;
+        }
+        // Retry while the inner strategy moves on (round-robin, random), at most once per member.
+        let mut last = first;
+        for _ in 1..len {
+            let next = self.inner.pick(pick) % len;
+            if is_available(next) {
+                return next;
+            }
+            if next == last {
+                break;
+            }
+            last = next;
+        }
+        // The inner strategy insists on an unavailable member: take the next available one after it.
+        (1..len)
+            .map(|step| (last + step) % len)
+            .find(|&index| is_available(index))
+            .unwrap_or(first)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::router::Subscription;
+    use proptest::prelude::*;
+
+    fn members(n: usize) -> Vec<Subscription<u32>> {
+        (0..n as u32)
+            .map(|i| Subscription {
+                client: i,
+                client_id: i,
+                options: mqtt_codec::SubscriptionOptions::default(),
+                id: None,
+            })
+            .collect()
+    }
+
+    fn pick_once<S: ShareStrategy<u32>>(s: &S, subs: &[Subscription<u32>], state: &AtomicU64) -> usize {
+        let pick = Pick {
+            group: "g",
+            topic: "t",
+            publisher: None,
+            members: Members { subs },
+            state,
+        };
+        s.pick(&pick) % subs.len()
+    }
+
+    fn strategies() -> impl Strategy<Value = BuiltinStrategy> {
+        prop_oneof![
+            Just(BuiltinStrategy::RoundRobin),
+            any::<u64>().prop_map(|seed| BuiltinStrategy::Random(Random::with_seed(seed))),
+            Just(BuiltinStrategy::Sticky),
+            Just(BuiltinStrategy::HashClientId),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the inner strategy, the pick is an available member whenever there is one, and the inner
+        /// strategy's pick when there is none.
+        #[test]
+        fn picks_an_available_member_when_there_is_one(
+            inner in strategies(),
+            online in proptest::collection::vec(any::<bool>(), 1..12),
+            rounds in 1usize..30,
+        ) {
+            let subs = members(online.len());
+            let wrapped = Available::new(inner, |c: &u32| online.get(*c as usize).copied().unwrap_or(false));
+            let (state, bare_state) = (AtomicU64::new(0), AtomicU64::new(0));
+            for _ in 0..rounds {
+                let index = pick_once(&wrapped, &subs, &state);
+                if online.iter().any(|&o| o) {
+                    prop_assert!(online[index], "picked offline member {index} of {online:?}");
+                } else {
+                    prop_assert_eq!(index, pick_once(&inner, &subs, &bare_state));
+                }
+            }
+        }
+
+        /// Round-robin stays exactly fair over the available members: over k full turns each gets k messages.
+        #[test]
+        fn round_robin_is_fair_over_available_members(
+            online in proptest::collection::vec(any::<bool>(), 1..12),
+            turns in 1usize..5,
+        ) {
+            let available = online.iter().filter(|&&o| o).count();
+            prop_assume!(available > 0);
+            let subs = members(online.len());
+            let wrapped = Available::new(RoundRobin, |c: &u32| online[*c as usize]);
+            let state = AtomicU64::new(0);
+            let mut counts = vec![0usize; online.len()];
+            for _ in 0..turns * available {
+                counts[pick_once(&wrapped, &subs, &state)] += 1;
+            }
+            for (index, &o) in online.iter().enumerate() {
+                prop_assert_eq!(counts[index], if o { turns } else { 0 });
+            }
+        }
+    }
+
+    #[test]
+    fn all_available_is_the_inner_strategy() {
+        let subs = members(5);
+        let wrapped = Available::new(RoundRobin, |_: &u32| true);
+        let (a, b) = (AtomicU64::new(0), AtomicU64::new(0));
+        for _ in 0..12 {
+            assert_eq!(pick_once(&wrapped, &subs, &a), pick_once(&RoundRobin, &subs, &b));
+        }
+    }
+}
