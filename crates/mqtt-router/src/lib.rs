@@ -4,7 +4,8 @@
 //! * [`Router`] (`router.rs`): subscribe, unsubscribe, remove a client, match with [`Router::visit`] and
 //!   [`Router::deliveries`].
 //! * [`Deliveries`] (`deliveries.rs`): the reusable buffer of per-client deliveries.
-//! * [`ShareStrategy`] and the built-in strategies (`shared.rs`) for `$share/{group}/{filter}`.
+//! * [`ShareStrategy`], the built-in strategies and the [`Available`] wrapper (`shared.rs`) for
+//!   `$share/{group}/{filter}`.
 //! * [`RetainedStore`] (`retained.rs`): retained messages, indexed for wildcard lookups.
 //! * [`Error`] (`error.rs`).
 //! * `trie.rs`: the arena trie under both indexes; `level.rs`: its inline level strings.
