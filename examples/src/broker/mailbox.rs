@@ -138,3 +138,96 @@ fn release<T>(queue: &mut VecDeque<T>) {
         *queue = VecDeque::new();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    use super::*;
+
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn deliveries_are_bounded_and_come_back_when_full() {
+        let m = Mailbox::new(2);
+        assert!(m.try_send(Delivery::on("a")).is_ok());
+        assert!(m.try_send(Delivery::on("b")).is_ok());
+        match m.try_send(Delivery::on("c")) {
+            Err(TrySendError::Full(d)) => assert_eq!(d.topic(), "c"),
+            other => panic!("expected Full, got {other:?}"),
+        }
+        assert_eq!(
+            m.try_recv_delivery().map(|d| d.topic().to_owned()).as_deref(),
+            Some("a")
+        );
+        assert!(m.try_send(Delivery::on("c")).is_ok());
+        assert_eq!(
+            m.try_recv_delivery().map(|d| d.topic().to_owned()).as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            m.try_recv_delivery().map(|d| d.topic().to_owned()).as_deref(),
+            Some("c")
+        );
+        assert!(m.try_recv_delivery().is_none());
+    }
+
+    #[test]
+    fn closing_refuses_new_items_and_keeps_queued_ones() {
+        let m = Mailbox::new(8);
+        assert!(m.try_send(Delivery::on("queued")).is_ok());
+        assert!(m.send(Control::Stop).is_ok());
+        m.close_deliveries();
+        assert!(matches!(m.try_send(Delivery::on("late")), Err(TrySendError::Closed(_))));
+        // Commands are still taken until their side closes.
+        assert!(m.send(Control::Stop).is_ok());
+        m.close_control();
+        assert!(matches!(m.send(Control::Stop), Err(Control::Stop)));
+        assert!(m.try_recv_delivery().is_some());
+        assert!(m.try_recv_delivery().is_none());
+        assert!(matches!(m.try_recv_control(), Some(Control::Stop)));
+        assert!(matches!(m.try_recv_control(), Some(Control::Stop)));
+        assert!(m.try_recv_control().is_none());
+    }
+
+    #[test]
+    fn a_registered_task_is_woken_by_each_kind_of_message() {
+        let m = Mailbox::new(8);
+        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&counter));
+        m.register(&waker);
+        assert!(m.try_send(Delivery::on("a")).is_ok());
+        assert_eq!(counter.0.load(Ordering::Relaxed), 1);
+        // Woken once per registration, like a channel receiver.
+        assert!(m.try_send(Delivery::on("b")).is_ok());
+        assert_eq!(counter.0.load(Ordering::Relaxed), 1);
+        m.register(&waker);
+        assert!(m.send(Control::Stop).is_ok());
+        assert_eq!(counter.0.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn an_idle_mailbox_holds_no_queue_storage_and_a_drained_burst_is_given_back() {
+        let m = Mailbox::new(1000);
+        let capacity = |m: &Mailbox| lock(&m.queues).deliveries.capacity();
+        assert_eq!(capacity(&m), 0);
+        for _ in 0..500 {
+            assert!(m.try_send(Delivery::on("burst")).is_ok());
+        }
+        assert!(capacity(&m) >= 500);
+        while m.try_recv_delivery().is_some() {}
+        assert_eq!(capacity(&m), 0);
+        // A small queue keeps its storage for the next message.
+        assert!(m.try_send(Delivery::on("one")).is_ok());
+        assert!(m.try_recv_delivery().is_some());
+        assert!(capacity(&m) > 0 && capacity(&m) <= KEEP_CAPACITY);
+    }
+}

@@ -108,6 +108,27 @@ impl Delivery {
     }
 }
 
+#[cfg(test)]
+impl Delivery {
+    /// A QoS 0 delivery of an empty message on `topic`.
+    pub(crate) fn on(topic: &'static str) -> Self {
+        Delivery {
+            message: Arc::new(Message::new(
+                mqtt_codec::TopicName::from_static(topic),
+                bytes::Bytes::new(),
+                QoS::AtMostOnce,
+            )),
+            qos: QoS::AtMostOnce,
+            retain: false,
+            subscription_ids: Vec::new(),
+        }
+    }
+
+    pub(crate) fn topic(&self) -> &str {
+        self.message.topic.as_str()
+    }
+}
+
 /// Routes messages: retained store, router match, one bounded send per receiving session. Owns the
 /// reusable [`Deliveries`] buffer.
 #[derive(Default)]
