@@ -135,7 +135,7 @@ pub(crate) fn attach_to(
         Some(handle) => match handle.control.send(Control::Attach(attach)) {
             Ok(()) => return,
             // The session task is ending: start a new session with the connection.
-            Err(tokio::sync::mpsc::error::SendError(Control::Attach(attach))) => attach,
+            Err(Control::Attach(attach)) => attach,
             Err(_) => return,
         },
         None => attach,

@@ -13,13 +13,15 @@
 //! - [`auth`], [`functions`], [`sys`]: the decisions and counters the session task consults.
 //! - [`persistence`]: the `[persistence]` state file (sessions and retained messages across restarts).
 //!
-//! Deliveries cross tasks through a bounded channel per session (its capacity is the per-client queue limit):
-//! a publisher never waits for a slow subscriber; a full channel drops the copy and counts it.
+//! Deliveries and control commands cross tasks through each session's `mailbox` (its delivery capacity is the
+//! per-client queue limit): a publisher never waits for a slow subscriber; a full mailbox drops the copy and
+//! counts it.
 
 pub mod auth;
 pub mod config;
 mod connection;
 pub mod functions;
+mod mailbox;
 pub mod persistence;
 mod session;
 pub mod sys;
@@ -33,7 +35,7 @@ use std::time::{Duration, Instant};
 use mqtt_router::{RetainedStore, Router};
 use mqtt_session::{Message, SessionSnapshot};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
 
 pub use auth::{Acl, Action, Authorizer, ClientInfo};
@@ -68,11 +70,11 @@ pub enum BrokerError {
     Persistence(#[from] PersistenceError),
 }
 
-/// A router client: the session's key plus its delivery channel, so routing needs no registry lookup.
+/// A router client: the session's key plus its mailbox, so routing needs no registry lookup.
 #[derive(Clone, Debug)]
 pub(crate) struct ClientRef {
     key: u64,
-    tx: mpsc::Sender<session::Delivery>,
+    tx: Arc<mailbox::Mailbox>,
 }
 
 impl PartialEq for ClientRef {
@@ -90,7 +92,7 @@ impl std::hash::Hash for ClientRef {
 /// How the registry reaches a session task.
 pub(crate) struct SessionHandle {
     key: u64,
-    control: mpsc::UnboundedSender<session::Control>,
+    control: Arc<mailbox::Mailbox>,
 }
 
 /// Everything the tasks share.
@@ -321,7 +323,7 @@ impl BrokerHandle {
         let handles = || -> Vec<_> {
             lock(&self.shared.sessions)
                 .values()
-                .map(|h| h.control.clone())
+                .map(|h| Arc::clone(&h.control))
                 .collect()
         };
         // Two steps, so that a will published by one session's close reaches the sessions that are saved: every

@@ -143,7 +143,7 @@ impl StateFile {
         let generation = self.generation.fetch_add(1, Ordering::Relaxed);
         let handles: Vec<_> = lock(&shared.sessions)
             .iter()
-            .map(|(id, h)| (Arc::clone(id), h.control.clone()))
+            .map(|(id, h)| (Arc::clone(id), Arc::clone(&h.control)))
             .collect();
         let mut replies = Vec::with_capacity(handles.len());
         for (id, control) in handles {

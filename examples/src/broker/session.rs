@@ -2,20 +2,24 @@
 //! connection; while it is away it keeps queueing deliveries and runs the will-delay and expiry timers.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::BytesMut;
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{FutureExt, Sink, StreamExt};
 use hpmq_host::Direction;
 use mqtt_codec::{ByteStr, Connect, MqttCodec, Packet, QoS, ReasonCode, RetainHandling, TopicFilter};
 use mqtt_router::Deliveries;
 use mqtt_session::{Accept, DropReason, Event, Message, ServerSession, SessionSnapshot};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
+use tokio::time::Sleep;
 use tokio_util::codec::{Encoder, Framed};
 
 use super::auth::{Action, ClientInfo};
+use super::mailbox::{Mailbox, TrySendError};
 use super::sys::Stats;
 use super::{ClientRef, SessionHandle, Shared, lock};
 
@@ -30,6 +34,9 @@ pub(crate) const READ_BUFFER: usize = 8 * 1024;
 /// Bytes of packets written per system call at most; the write buffer grows up to this and is released
 /// once written.
 pub(crate) const WRITE_BUFFER: usize = 8 * 1024;
+
+/// Most often a session task shrinks its session's queues (see `SessionTask::shrink_when_quiet`).
+const SHRINK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What the registry can tell a session task.
 pub(crate) enum Control {
@@ -101,6 +108,27 @@ impl Delivery {
     }
 }
 
+#[cfg(test)]
+impl Delivery {
+    /// A QoS 0 delivery of an empty message on `topic`.
+    pub(crate) fn on(topic: &'static str) -> Self {
+        Delivery {
+            message: Arc::new(Message::new(
+                mqtt_codec::TopicName::from_static(topic),
+                bytes::Bytes::new(),
+                QoS::AtMostOnce,
+            )),
+            qos: QoS::AtMostOnce,
+            retain: false,
+            subscription_ids: Vec::new(),
+        }
+    }
+
+    pub(crate) fn topic(&self) -> &str {
+        self.message.topic.as_str()
+    }
+}
+
 /// Routes messages: retained store, router match, one bounded send per receiving session. Owns the
 /// reusable [`Deliveries`] buffer.
 #[derive(Default)]
@@ -154,11 +182,11 @@ impl Routing {
             };
             match d.client.tx.try_send(delivery) {
                 Ok(()) => sent += 1,
-                Err(mpsc::error::TrySendError::Full(_)) => {
+                Err(TrySendError::Full(_)) => {
                     Stats::add(&shared.stats.messages_dropped, 1);
                     tracing::debug!(topic = message.topic.as_str(), "subscriber queue full; message dropped");
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+                Err(TrySendError::Closed(_)) => {}
             }
         }
         sent
@@ -173,16 +201,9 @@ pub(crate) fn spawn(
     session: ServerSession,
     first: Option<Box<Attach>>,
 ) {
-    let (task, control_rx, rx) = register(shared, registry, client_id, session);
-    shared.tasks.spawn(task.run(control_rx, rx, first));
+    let task = register(shared, registry, client_id, session);
+    shared.tasks.spawn(task.run(first));
 }
-
-/// A registered, routed session task that has not started yet, with its control and delivery receivers.
-type Registered = (
-    Box<SessionTask>,
-    mpsc::UnboundedReceiver<Control>,
-    mpsc::Receiver<Delivery>,
-);
 
 /// Registers a session under `client_id` and routes its subscriptions, without starting its task.
 fn register(
@@ -190,15 +211,14 @@ fn register(
     registry: &mut HashMap<Arc<str>, SessionHandle>,
     client_id: Arc<str>,
     session: ServerSession,
-) -> Registered {
+) -> Box<SessionTask> {
     let key = shared.next_key();
-    let (control_tx, control_rx) = mpsc::unbounded_channel();
-    let (tx, rx) = mpsc::channel(shared.config.limits.max_queued_messages.max(1));
+    let tx = Arc::new(Mailbox::new(shared.config.limits.max_queued_messages));
     registry.insert(
         Arc::clone(&client_id),
         SessionHandle {
             key,
-            control: control_tx,
+            control: Arc::clone(&tx),
         },
     );
     // A restored session may expire before anyone connects: its orphans need its filters.
@@ -215,8 +235,10 @@ fn register(
         client_id,
         session,
         conn: None,
+        timer: None,
+        shrunk_at: None,
         assigned: None,
-        routing: Routing::default(),
+        routing: None,
         counted: false,
         close_conn: false,
         shared_filters,
@@ -227,7 +249,7 @@ fn register(
     // the per-connection future twice (about 1.5 KiB more per connection).
     let task = Box::new(task);
     task.sync_router();
-    (task, control_rx, rx)
+    task
 }
 
 /// Restores sessions saved by an earlier shutdown, disconnected, with their subscriptions routed. A session
@@ -251,8 +273,8 @@ pub(crate) fn resume_stored(shared: &Arc<Shared>, saved: Vec<SessionSnapshot>) {
     }
     // Every restored session is routed before any of their tasks runs, so a will published at start (its
     // delay or its session elapsed while the broker was down) reaches every restored subscriber.
-    for (task, control_rx, rx) in restored {
-        shared.tasks.spawn(task.run(control_rx, rx, None));
+    for task in restored {
+        shared.tasks.spawn(task.run(None));
     }
 }
 
@@ -271,29 +293,28 @@ fn frame(item: Option<Result<Packet, mqtt_codec::Error>>) -> Frame {
     }
 }
 
-async fn read(conn: &mut Option<Framed<TcpStream, MqttCodec>>) -> Frame {
-    match conn {
-        Some(framed) => {
-            if framed.read_buffer().is_empty() {
-                // No partial packet. A busy connection reads on with the buffer it has; one with nothing
-                // to read gives the buffer back and waits without one, so an idle connection costs no read
-                // buffer (most of its memory otherwise). The next data gets a fresh buffer.
-                if framed.read_buffer().capacity() > 0
-                    && let Some(item) = framed.next().now_or_never()
-                {
-                    return frame(item);
-                }
-                // That attempt may have read the start of a packet; only an empty buffer can go.
-                if framed.read_buffer().is_empty() {
-                    *framed.read_buffer_mut() = BytesMut::new();
-                    // An error here shows up in the read below.
-                    let _ = framed.get_ref().readable().await;
-                    framed.read_buffer_mut().reserve(READ_BUFFER);
-                }
+/// The next frame from the connection (never ready without one). A connection with nothing to read holds no
+/// read buffer: when a read finds no data and no partial packet, the buffer is given back and the task waits
+/// for readability without one (an idle connection would otherwise keep most of its memory in it); the next
+/// data gets a fresh buffer.
+fn poll_frame(conn: &mut Option<Framed<TcpStream, MqttCodec>>, cx: &mut Context<'_>) -> Poll<Frame> {
+    let Some(framed) = conn else {
+        return Poll::Pending;
+    };
+    loop {
+        if framed.read_buffer().capacity() == 0 {
+            match framed.get_ref().poll_read_ready(cx) {
+                Poll::Pending => return Poll::Pending,
+                // Readable, or an error that the read below reports.
+                Poll::Ready(_) => framed.read_buffer_mut().reserve(READ_BUFFER),
             }
-            frame(framed.next().await)
         }
-        None => std::future::pending().await,
+        match framed.poll_next_unpin(cx) {
+            Poll::Ready(item) => return Poll::Ready(frame(item)),
+            // Only an empty buffer can go: a partly read packet stays.
+            Poll::Pending if framed.read_buffer().is_empty() => *framed.read_buffer_mut() = BytesMut::new(),
+            Poll::Pending => return Poll::Pending,
+        }
     }
 }
 
@@ -306,11 +327,24 @@ fn shared_filters_of(subscriptions: &[mqtt_session::Subscription]) -> Vec<TopicF
         .collect()
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
+/// The session task's one timer, set to `at`: created on first use (a session with no keep-alive, will delay
+/// or expiry and a socket that always takes its writes never needs one), moved only when the deadline
+/// changes (a later deadline is a cheap update in tokio's timer wheel).
+fn arm(timer: &mut Option<Pin<Box<Sleep>>>, at: Instant) -> Pin<&mut Sleep> {
+    let at = tokio::time::Instant::from_std(at);
+    let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+    if timer.deadline() != at {
+        timer.as_mut().reset(at);
     }
+    timer.as_mut()
+}
+
+/// What woke an idle session task.
+enum Wake {
+    Control(Control),
+    Frame(Frame),
+    Delivery(Delivery),
+    Timeout,
 }
 
 struct SessionTask {
@@ -321,9 +355,14 @@ struct SessionTask {
     info: ClientInfo,
     session: ServerSession,
     conn: Option<Framed<TcpStream, MqttCodec>>,
+    /// Keep-alive, will-delay and expiry deadlines while waiting, the write timeout while writing.
+    timer: Option<Pin<Box<Sleep>>>,
+    /// When the session's queues were last shrunk (`None`: at the next wait).
+    shrunk_at: Option<Instant>,
     /// The client id the broker assigned to the pending CONNECT, for its CONNACK.
     assigned: Option<ByteStr>,
-    routing: Routing,
+    /// Created by the session's first publish: a session that only subscribes never needs its buffer.
+    routing: Option<Box<Routing>>,
     /// Whether this session counts in `clients_connected`.
     counted: bool,
     /// The session reported `Closed`: drop the socket once pending packets are written.
@@ -339,12 +378,7 @@ struct SessionTask {
 }
 
 impl SessionTask {
-    async fn run(
-        mut self: Box<Self>,
-        mut control: mpsc::UnboundedReceiver<Control>,
-        mut inbox: mpsc::Receiver<Delivery>,
-        first: Option<Box<Attach>>,
-    ) {
+    async fn run(mut self: Box<Self>, first: Option<Box<Attach>>) {
         let mut guard = None;
         // A connection that needs a new session: it goes to a new task once this one has unregistered.
         let mut handoff = None;
@@ -363,47 +397,53 @@ impl SessionTask {
         }
         let mut shutting_down = false;
         while handoff.is_none() && !self.session.is_ended() {
-            let deadline = self.session.poll_timeout();
-            tokio::select! {
-                biased;
-                command = control.recv() => match command {
-                    Some(Control::Attach(attach)) if shutting_down => {
+            // The only await while idle: small, so an idle connection's task is small.
+            let wake = std::future::poll_fn(|cx| self.poll_wake(cx)).await;
+            match wake {
+                Wake::Control(command) => match command {
+                    Control::Attach(attach) if shutting_down => {
                         let peer = attach.client.peer_addr;
-                        tracing::debug!(client_id = &*self.client_id, ?peer, "broker stopping; connection closed");
+                        tracing::debug!(
+                            client_id = &*self.client_id,
+                            ?peer,
+                            "broker stopping; connection closed"
+                        );
                     }
-                    Some(Control::Attach(attach)) => match Box::pin(self.attach(*attach)).await {
+                    Control::Attach(attach) => match Box::pin(self.attach(*attach)).await {
                         Ok(g) => guard = Some(g),
                         Err(attach) => handoff = Some(attach),
                     },
-                    Some(Control::Close(done)) => {
+                    Control::Close(done) => {
                         shutting_down = true;
                         Box::pin(self.close_for_shutdown()).await;
                         let _ = done.send(());
                     }
-                    Some(Control::Stop) | None => {
+                    Control::Stop => {
                         shutting_down = true;
                         Box::pin(self.close_for_shutdown()).await;
-                        Box::pin(self.save(&mut inbox)).await;
+                        Box::pin(self.save()).await;
                         break;
                     }
-                    Some(Control::Snapshot(reply)) => {
+                    Control::Snapshot(reply) => {
                         let _ = reply.send(self.persistent_snapshot());
                     }
                 },
-                frame = read(&mut self.conn) => {
+                Wake::Frame(frame) => {
                     if self.on_frame(frame) {
                         self.read_ready();
                     }
                 }
-                Some(delivery) = inbox.recv() => {
+                Wake::Delivery(delivery) => {
                     self.deliver(delivery.into_message());
                     // Take what else is queued now, so one write carries the batch.
                     for _ in 1..BATCH {
-                        let Ok(delivery) = inbox.try_recv() else { break };
+                        let Some(delivery) = self.me.tx.try_recv_delivery() else {
+                            break;
+                        };
                         self.deliver(delivery.into_message());
                     }
                 }
-                () = sleep_until(deadline) => self.session.handle_timeout(Instant::now()),
+                Wake::Timeout => self.session.handle_timeout(Instant::now()),
             }
             self.drive().await;
             if self.conn.is_none() {
@@ -412,13 +452,48 @@ impl SessionTask {
         }
         drop(guard);
         if !shutting_down {
-            // Deliveries that reached the inbox after the session ended are orphans too.
-            inbox.close();
-            while let Ok(delivery) = inbox.try_recv() {
+            // Deliveries that reached the mailbox after the session ended are orphans too.
+            self.me.tx.close_deliveries();
+            while let Some(delivery) = self.me.tx.try_recv_delivery() {
                 self.orphan(delivery.into_message());
             }
         }
-        (*self).finish(control, shutting_down, handoff);
+        (*self).finish(shutting_down, handoff);
+    }
+
+    /// Waits for the next thing to do, in this order: a control command, a frame from the connection, a
+    /// delivery, the session's next deadline.
+    fn poll_wake(&mut self, cx: &mut Context<'_>) -> Poll<Wake> {
+        let mailbox = &self.me.tx;
+        mailbox.register(cx.waker());
+        if let Some(command) = mailbox.try_recv_control() {
+            return Poll::Ready(Wake::Control(command));
+        }
+        if let Poll::Ready(frame) = poll_frame(&mut self.conn, cx) {
+            return Poll::Ready(Wake::Frame(frame));
+        }
+        if let Some(delivery) = self.me.tx.try_recv_delivery() {
+            return Poll::Ready(Wake::Delivery(delivery));
+        }
+        if let Some(at) = self.session.poll_timeout()
+            && arm(&mut self.timer, at).poll(cx).is_ready()
+        {
+            return Poll::Ready(Wake::Timeout);
+        }
+        self.shrink_when_quiet();
+        Poll::Pending
+    }
+
+    /// Gives back the session's queue storage on the way to a wait, at most once per [`SHRINK_EVERY`] (and at
+    /// the first wait after a CONNECT): a connection that sits idle after its CONNECT or after a burst
+    /// keeps no empty event and transmit queues (about 2 KiB), while a busy one does not reallocate them on
+    /// every wake-up.
+    fn shrink_when_quiet(&mut self) {
+        let now = Instant::now();
+        if self.shrunk_at.is_none_or(|at| now.duration_since(at) >= SHRINK_EVERY) {
+            self.shrunk_at = Some(now);
+            self.session.shrink_to_fit();
+        }
     }
 
     /// Takes over (or resumes) the session with a new connection and feeds its CONNECT. Gives the connection
@@ -453,6 +528,7 @@ impl SessionTask {
         self.info = client;
         self.assigned = assigned;
         self.conn = Some(framed);
+        self.shrunk_at = None;
         if let Err(error) = self.session.handle_packet(now, Packet::Connect(connect)) {
             tracing::debug!(%error, client_id = &*self.client_id, "CONNECT refused");
         }
@@ -554,12 +630,15 @@ impl SessionTask {
             return true;
         };
         let session = &mut self.session;
+        let timer = &mut self.timer;
         let stats = &self.shared.stats;
         let timeout = std::time::Duration::from_millis(self.shared.config.limits.write_timeout_ms.max(1));
         let version = session.protocol_version();
         // Encoding reads the codec's version and peer limit only; a copy lets it write into the buffer.
         let mut codec = framed.codec().clone();
-        let write = async {
+        // Set when a write first has to wait: a socket that takes the bytes at once never touches the timer.
+        let mut deadline = None;
+        let written = async {
             let mut any = false;
             loop {
                 while framed.write_buffer().len() < WRITE_BUFFER {
@@ -577,25 +656,36 @@ impl SessionTask {
                 if framed.write_buffer().is_empty() {
                     break;
                 }
-                SinkExt::<Packet>::flush(framed).await?;
+                let flushed = std::future::poll_fn(|cx| match Sink::<Packet>::poll_flush(Pin::new(&mut *framed), cx) {
+                    Poll::Ready(result) => Poll::Ready(Some(result)),
+                    Poll::Pending => {
+                        let at = *deadline.get_or_insert_with(|| Instant::now() + timeout);
+                        arm(timer, at).poll(cx).map(|()| None)
+                    }
+                })
+                .await;
+                match flushed {
+                    Some(result) => result?,
+                    None => return Ok(false),
+                }
             }
             if any {
                 // Written out: give the buffer back rather than keep it for an idle connection.
                 *framed.write_buffer_mut() = BytesMut::new();
             }
-            Ok::<(), mqtt_codec::Error>(())
+            Ok::<bool, mqtt_codec::Error>(true)
         };
-        match tokio::time::timeout(timeout, write).await {
-            Ok(Ok(())) => true,
-            Ok(Err(error)) => {
-                tracing::debug!(%error, client_id = &*self.client_id, "write failed");
-                false
-            }
-            Err(_) => {
+        match written.await {
+            Ok(true) => true,
+            Ok(false) => {
                 tracing::info!(
                     client_id = &*self.client_id,
                     "client stopped reading; connection dropped"
                 );
+                false
+            }
+            Err(error) => {
+                tracing::debug!(%error, client_id = &*self.client_id, "write failed");
                 false
             }
         }
@@ -716,7 +806,9 @@ impl SessionTask {
             None => vec![message],
         };
         for m in messages {
-            self.routing.route(&self.shared, now, m, Some(&self.me));
+            self.routing
+                .get_or_insert_default()
+                .route(&self.shared, now, m, Some(&self.me));
         }
     }
 
@@ -900,9 +992,9 @@ impl SessionTask {
 
     /// Graceful stop, last step: queues what the router sent (the other sessions' wills among it) and saves the
     /// session when it outlives its connection.
-    async fn save(&mut self, inbox: &mut mpsc::Receiver<Delivery>) {
-        inbox.close();
-        while let Ok(delivery) = inbox.try_recv() {
+    async fn save(&mut self) {
+        self.me.tx.close_deliveries();
+        while let Some(delivery) = self.me.tx.try_recv_delivery() {
             self.deliver(delivery.into_message());
         }
         self.drive().await;
@@ -912,12 +1004,7 @@ impl SessionTask {
     }
 
     /// Unregisters the session and hands `handoff` and connections that raced with its end to a fresh session.
-    fn finish(
-        mut self,
-        mut control: mpsc::UnboundedReceiver<Control>,
-        shutting_down: bool,
-        handoff: Option<Box<Attach>>,
-    ) {
+    fn finish(mut self, shutting_down: bool, handoff: Option<Box<Attach>>) {
         let shared = Arc::clone(&self.shared);
         let mut registry = lock(&shared.sessions);
         if registry.get(&self.client_id).is_some_and(|h| h.key == self.me.key) {
@@ -933,11 +1020,11 @@ impl SessionTask {
         } else {
             Stats::add(&self.shared.stats.messages_dropped, self.orphans.len() as u64);
         }
-        control.close();
+        self.me.tx.close_control();
         if let Some(attach) = handoff {
             super::connection::attach_to(&self.shared, &mut registry, Arc::clone(&self.client_id), attach);
         }
-        while let Ok(command) = control.try_recv() {
+        while let Some(command) = self.me.tx.try_recv_control() {
             if let (Control::Attach(attach), false) = (command, shutting_down) {
                 super::connection::attach_to(&self.shared, &mut registry, Arc::clone(&self.client_id), attach);
             }

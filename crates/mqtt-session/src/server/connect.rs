@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use mqtt_codec::{ByteStr, ConnAck, Connect, Packet, QoS, ReasonCode};
 
-use super::lifecycle::will_message;
+use super::lifecycle::{owned_will, will_message};
 use super::{NEVER, PendingConnect, ServerSession, State, sink};
 use crate::Error;
 use crate::event::{Accept, CloseReason, Event};
@@ -32,7 +32,7 @@ impl ServerSession {
             // The previous session ends here, so a will still waiting for its delay goes out now [MQTT-3.1.2-8];
             // only a session that continues cancels it [MQTT-3.1.3-9].
             if let Some((_, will)) = self.pending_will.take() {
-                self.events.push_back(Event::Will(will_message(will, now)));
+                self.events.push_back(Event::Will(will_message(*will, now)));
             }
             self.flow.clear_session();
             self.subscriptions.clear();
@@ -73,7 +73,7 @@ impl ServerSession {
         self.pending_will = None;
         self.session_deadline = None;
         self.disconnected_at = None;
-        self.will = p.will;
+        self.will = p.will.map(|will| Box::new(owned_will(will)));
 
         let alias_max = if self.config.assign_topic_aliases {
             p.topic_alias_maximum

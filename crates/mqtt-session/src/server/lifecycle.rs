@@ -9,6 +9,17 @@ use super::{NEVER, ServerSession, State};
 use crate::event::{CloseReason, Event};
 use crate::{DropReason, Error, Message};
 
+/// The will a session keeps for the connection's life: its topic and payload are views of the CONNECT frame,
+/// and owned copies keep the session from pinning the whole frame (as the client id is copied for the same
+/// reason). Properties stay views: a will with properties is rare.
+pub(super) fn owned_will(mut will: Will) -> Will {
+    if let Ok(topic) = mqtt_codec::TopicName::try_from(will.topic.as_str()) {
+        will.topic = topic;
+    }
+    will.payload = bytes::Bytes::copy_from_slice(&will.payload);
+    will
+}
+
 /// The will as an application message published at `now`: its Message Expiry Interval runs from publication.
 pub(super) fn will_message(will: Will, now: Instant) -> Message {
     let mut properties = mqtt_codec::properties::PublishProperties {
@@ -103,7 +114,7 @@ impl ServerSession {
                     && now >= *at
                     && let Some((_, will)) = self.pending_will.take()
                 {
-                    self.events.push_back(Event::Will(will_message(will, now)));
+                    self.events.push_back(Event::Will(will_message(*will, now)));
                 }
                 if self.session_deadline.is_some_and(|at| now >= at) {
                     self.end(now);
@@ -159,7 +170,7 @@ impl ServerSession {
         self.events.push_back(Event::Closed(reason));
         let will = self.will.take();
         if publish_will && let Some(will) = will {
-            self.will_after_close(now, will, self.flow.version.is_v5());
+            self.will_after_close(now, *will, self.flow.version.is_v5());
         }
         self.early.shrink_to_fit();
         self.flow.shrink_to_fit();
@@ -183,7 +194,7 @@ impl ServerSession {
             self.events.push_back(Event::Will(will_message(will, now)));
         } else {
             let due = now.checked_add(Duration::from_secs(u64::from(delay))).unwrap_or(now);
-            self.pending_will = Some((due, will));
+            self.pending_will = Some((due, Box::new(will)));
         }
     }
 
@@ -202,7 +213,7 @@ impl ServerSession {
     /// [MQTT-4.1.0-2].
     pub(super) fn end(&mut self, now: Instant) {
         if let Some((_, will)) = self.pending_will.take() {
-            self.events.push_back(Event::Will(will_message(will, now)));
+            self.events.push_back(Event::Will(will_message(*will, now)));
         }
         self.report_undelivered();
         self.flow.clear_session();

@@ -81,9 +81,11 @@ pub struct ServerSession {
     keep_alive_timeout: Option<Duration>,
     last_received: Option<Instant>,
     /// The will of the current connection.
-    will: Option<Will>,
+    /// Boxed, as is `pending_will`: most connections have no will, and an idle session's size is what a
+    /// broker pays per connection.
+    will: Option<Box<Will>>,
     /// A will waiting for its Will Delay Interval after the connection closed.
-    pending_will: Option<(Instant, Will)>,
+    pending_will: Option<(Instant, Box<Will>)>,
     /// When the session expires, while disconnected.
     session_deadline: Option<Instant>,
     disconnected_at: Option<Instant>,
@@ -148,7 +150,7 @@ impl ServerSession {
         session.has_session = true;
         if let Some(will) = snapshot.will {
             match snapshot.will_due {
-                Some(due) => session.pending_will = Some((due, will)),
+                Some(due) => session.pending_will = Some((due, Box::new(will))),
                 // A 3.1.1 will decodes without properties, so it has no delay either way.
                 None => session.will_after_close(now, will, true),
             }
@@ -171,8 +173,8 @@ impl ServerSession {
             will: self
                 .pending_will
                 .as_ref()
-                .map(|(_, w)| w)
-                .or(self.will.as_ref())
+                .map(|(_, w)| &**w)
+                .or(self.will.as_deref())
                 .cloned(),
             will_due: self.pending_will.as_ref().map(|(due, _)| *due),
         }
