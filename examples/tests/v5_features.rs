@@ -1090,6 +1090,71 @@ async fn shared_qos1_messages_of_a_persistent_member_are_kept_for_its_session() 
     broker.shutdown().await;
 }
 
+/// New shared messages go to members that are connected: a member whose persistent session has no client
+/// right now gets none of them (they would wait in its queue while the other member could take them), and
+/// finds none when it resumes. (mqtt_router::Available over round-robin.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_shared_messages_skip_a_member_whose_client_is_offline() {
+    let broker = start("").await;
+    let addr = broker.local_addr();
+    let topic = unique("jobs");
+    let id = unique("a");
+    let persistent = || {
+        let mut o = options(addr, &id);
+        o.set_clean_start(false);
+        o.set_session_expiry_interval(Some(60));
+        o
+    };
+    let (mut a, _) = Client::connect(persistent()).await;
+    let (mut b, _) = Client::connect(options(addr, &unique("b"))).await;
+    let (mut publ, _) = Client::connect(options(addr, &unique("pub"))).await;
+    let filter = format!("$share/g/{topic}");
+    a.sub(&filter, QoS::AtLeastOnce).await;
+    b.sub(&filter, QoS::AtLeastOnce).await;
+    drop(a);
+    common::wait_for("the first member's connection closed", || {
+        broker.stats().clients_connected == 2
+    })
+    .await;
+    for i in 0..6 {
+        publ.publish(&topic, QoS::AtLeastOnce, false, i.to_string().as_bytes(), props())
+            .await;
+    }
+    let mut at_b = BTreeSet::new();
+    for _ in 0..6 {
+        at_b.insert(payload_of(&b.next_publish().await));
+    }
+    assert_eq!(
+        at_b,
+        (0..6).map(|i| i.to_string()).collect::<BTreeSet<_>>(),
+        "all went to the online member"
+    );
+    let (mut a, ack) = Client::connect(persistent()).await;
+    assert!(ack.session_present, "the offline member's session was kept");
+    // Back online, it takes its turns again.
+    for i in 6..10 {
+        publ.publish(&topic, QoS::AtLeastOnce, false, i.to_string().as_bytes(), props())
+            .await;
+    }
+    let (mut to_a, mut to_b) = (Vec::new(), Vec::new());
+    while to_a.len() + to_b.len() < 4 {
+        tokio::select! {
+            p = a.next_publish() => to_a.push(payload_of(&p)),
+            p = b.next_publish() => to_b.push(payload_of(&p)),
+        }
+    }
+    assert_eq!(
+        (to_a.len(), to_b.len()),
+        (2, 2),
+        "round-robin over two online members: {to_a:?} {to_b:?}"
+    );
+    assert!(
+        to_a.iter().all(|p| p.parse::<u32>().unwrap() >= 6),
+        "nothing old was queued for it: {to_a:?}"
+    );
+    broker.shutdown().await;
+}
+
 /// A member that comes back with Clean Start discards its old session (v5 3.1.2.4): the messages that
 /// session had not delivered go to another member as for a session that expired.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Waker;
 
 use futures_util::task::AtomicWaker;
@@ -34,6 +35,8 @@ pub(crate) struct Mailbox {
     queues: Mutex<Queues>,
     /// The session task, woken when something arrives.
     waker: AtomicWaker,
+    /// Whether the session has a connected client now; share groups prefer members that do.
+    online: AtomicBool,
 }
 
 #[derive(Default)]
@@ -51,7 +54,18 @@ impl Mailbox {
             capacity: capacity.max(1),
             queues: Mutex::new(Queues::default()),
             waker: AtomicWaker::new(),
+            online: AtomicBool::new(false),
         }
+    }
+
+    /// Records whether the session has a connected client (set by the session task after each step).
+    pub fn set_online(&self, online: bool) {
+        self.online.store(online, Ordering::Relaxed);
+    }
+
+    /// Whether the session had a connected client at its last step.
+    pub fn is_online(&self) -> bool {
+        self.online.load(Ordering::Relaxed)
     }
 
     /// Queues a control command; gives it back when the session task no longer takes commands.

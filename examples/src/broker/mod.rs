@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use mqtt_router::{RetainedStore, Router};
+use mqtt_router::{Available, RetainedStore, RoundRobin, Router};
 use mqtt_session::{Message, SessionSnapshot};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -89,6 +89,15 @@ impl std::hash::Hash for ClientRef {
     }
 }
 
+/// How a share group picks the member for a message: round-robin over the members whose client is connected,
+/// so a new message does not wait in an offline member's queue while others could take it; when no member is
+/// connected, round-robin over all (the message waits in that member's persistent session).
+pub(crate) type ShareStrategy = Available<RoundRobin, fn(&ClientRef) -> bool>;
+
+fn share_strategy() -> ShareStrategy {
+    Available::new(RoundRobin, |client: &ClientRef| client.tx.is_online())
+}
+
 /// How the registry reaches a session task.
 pub(crate) struct SessionHandle {
     key: u64,
@@ -99,7 +108,7 @@ pub(crate) struct SessionHandle {
 pub(crate) struct Shared {
     config: Config,
     server_config: mqtt_session::ServerConfig,
-    router: RwLock<Router<ClientRef>>,
+    router: RwLock<Router<ClientRef, ShareStrategy>>,
     retained: RwLock<RetainedStore<Message>>,
     sessions: Mutex<HashMap<Arc<str>, SessionHandle>>,
     /// Sessions saved by the graceful shutdown.
@@ -206,7 +215,7 @@ impl Broker {
         let shared = Arc::new(Shared {
             server_config: config.server_config(),
             users: auth::Users::new(&config.auth),
-            router: RwLock::new(Router::new()),
+            router: RwLock::new(Router::with_strategy(share_strategy())),
             retained: RwLock::new(RetainedStore::new()),
             sessions: Mutex::new(HashMap::new()),
             store: Mutex::new(Vec::new()),

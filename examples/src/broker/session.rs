@@ -395,6 +395,9 @@ impl SessionTask {
                 Err(attach) => handoff = Some(attach),
             }
         }
+        self.me
+            .tx
+            .set_online(self.conn.is_some() && self.session.is_connected());
         let mut shutting_down = false;
         while handoff.is_none() && !self.session.is_ended() {
             // The only await while idle: small, so an idle connection's task is small.
@@ -446,10 +449,15 @@ impl SessionTask {
                 Wake::Timeout => self.session.handle_timeout(Instant::now()),
             }
             self.drive().await;
+            // Before the connection count drops, so whoever sees the client gone also sees it offline.
+            self.me
+                .tx
+                .set_online(self.conn.is_some() && self.session.is_connected());
             if self.conn.is_none() {
                 guard = None;
             }
         }
+        self.me.tx.set_online(false);
         drop(guard);
         if !shutting_down {
             // Deliveries that reached the mailbox after the session ended are orphans too.
