@@ -163,9 +163,19 @@ impl Flow {
         &mut self,
         now: Instant,
         id: Option<PacketId>,
-        message: Message,
+        mut message: Message,
         dropped: &mut impl FnMut(Message, DropReason),
     ) {
+        if id.is_none() {
+            // Nothing keeps a QoS 0 message once it is written, so its properties move into the PUBLISH
+            // instead of being copied (a copy of the user properties was an allocation per delivery).
+            let properties = std::mem::take(&mut message.properties);
+            if let Some(properties) = self.send_publish_with(now, None, &message, properties, false) {
+                message.properties = properties;
+                dropped(message, DropReason::PacketTooLarge);
+            }
+            return;
+        }
         if !self.send_publish(now, id, &message, false) {
             dropped(message, DropReason::PacketTooLarge);
         } else if let Some(id) = id {
@@ -204,6 +214,24 @@ impl Flow {
     /// would exceed the peer's Maximum Packet Size [MQTT-3.1.2-24]; the caller then completes the message as if
     /// it had been sent [MQTT-3.1.2-25].
     fn send_publish(&mut self, now: Instant, id: Option<PacketId>, message: &Message, dup: bool) -> bool {
+        let properties = if self.version.is_v5() {
+            message.properties.clone()
+        } else {
+            PublishProperties::default()
+        };
+        self.send_publish_with(now, id, message, properties, dup).is_none()
+    }
+
+    /// [`Flow::send_publish`] with the message's properties given by value (copied or moved out of `message`
+    /// by the caller). `None` when sent; on refusal the properties come back as they were given.
+    fn send_publish_with(
+        &mut self,
+        now: Instant,
+        id: Option<PacketId>,
+        message: &Message,
+        properties: PublishProperties,
+        dup: bool,
+    ) -> Option<PublishProperties> {
         let v5 = self.version.is_v5();
         let alias = if v5 {
             self.aliases.lookup(&message.topic)
@@ -211,10 +239,12 @@ impl Flow {
             AliasUse::None
         };
         let packet_id = id.filter(|_| message.qos != QoS::AtMostOnce);
-        let mut properties = if v5 {
-            message.properties.clone()
+        let given = (properties.topic_alias, properties.message_expiry_interval);
+        // A 3.1.1 PUBLISH carries no properties: the given ones wait aside, to be handed back on refusal.
+        let (mut properties, aside) = if v5 {
+            (properties, None)
         } else {
-            PublishProperties::default()
+            (PublishProperties::default(), Some(properties))
         };
         if v5 {
             properties.topic_alias = match alias {
@@ -241,11 +271,15 @@ impl Flow {
         if let Some(max) = self.peer_max_packet
             && publish.encoded_len(self.version) > max.get() as usize
         {
-            return false;
+            return Some(aside.unwrap_or_else(|| {
+                let mut properties = publish.properties;
+                (properties.topic_alias, properties.message_expiry_interval) = given;
+                properties
+            }));
         }
         self.aliases.commit(&message.topic, alias);
         self.transmit.push_back(Packet::Publish(publish));
-        true
+        None
     }
 
     /// An inbound PUBLISH: resolves its alias, applies exactly-once bookkeeping and returns the message to hand

@@ -7,7 +7,7 @@ use std::num::NonZeroU16;
 use std::time::Instant;
 
 use common::*;
-use mqtt_codec::properties::{DisconnectProperties, WillProperties};
+use mqtt_codec::properties::{DisconnectProperties, UserProperty, WillProperties};
 use mqtt_codec::{
     ByteStr, Disconnect, Packet, PubAck, PubComp, PubRec, PubRel, QoS, ReasonCode, Subscribe, SubscriptionOptions,
     TopicFilter, Unsubscribe, Will,
@@ -600,6 +600,44 @@ fn messages_larger_than_the_clients_maximum_packet_size_are_dropped() {
             ..
         }]
     ));
+}
+
+#[test]
+fn a_qos0_message_refused_for_size_comes_back_with_its_properties() {
+    // QoS 0 properties move into the PUBLISH rather than being copied; a refused message must still come
+    // back whole in Event::Dropped [MQTT-3.1.2-25], and a sent one must carry them (v5) or none (3.1.1).
+    let now = Instant::now();
+    let user = UserProperty {
+        name: ByteStr::from_static("k"),
+        value: ByteStr::from_static("v"),
+    };
+    let mut m = Message::new(topic("a"), vec![0u8; 100], QoS::AtMostOnce).with_expiry_interval(now, 60);
+    m.properties.user_properties.push(user.clone());
+    m.properties.content_type = Some(ByteStr::from_static("text/plain"));
+    let small = with_props(v5("c"), |p| p.maximum_packet_size = max_packet(64));
+    let mut s = connected(ServerConfig::default(), now, small);
+    s.publish(now, m.clone());
+    assert!(transmits(&mut s).is_empty());
+    match events(&mut s).as_slice() {
+        [
+            Event::Dropped {
+                message,
+                reason: DropReason::PacketTooLarge,
+            },
+        ] => assert_eq!(message, &m),
+        other => panic!("expected the message back, got {other:?}"),
+    }
+    let mut s = connected(ServerConfig::default(), now, v5("c"));
+    s.publish(now, m.clone());
+    let out = transmits(&mut s);
+    let p = as_publish(&out[0]);
+    assert_eq!(p.properties.user_properties, [user]);
+    assert_eq!(p.properties.message_expiry_interval, Some(60));
+    assert_eq!(p.properties.content_type, m.properties.content_type);
+    let mut s = connected(ServerConfig::default(), now, v311("c"));
+    s.publish(now, m.clone());
+    let out = transmits(&mut s);
+    assert_eq!(as_publish(&out[0]).properties, Default::default());
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hpmq_host::{AuthAction, AuthRequest, Context, Direction, FunctionRef, Runtime, RuntimeConfig, Verdict};
+use hpmq_host::{AuthAction, AuthRequest, Direction, FunctionRef, Runtime, RuntimeConfig, Verdict};
 use mqtt_codec::properties::UserProperty;
 use mqtt_codec::{QoS, ReasonCode};
 use mqtt_session::Message;
@@ -58,6 +58,15 @@ impl Functions {
         Ok(self.modules.len())
     }
 
+    /// Whether any binding runs in `direction`; without one, [`Functions::process`] returns the message as it
+    /// is, so a caller on a per-message path can skip the call (and its one-element `Vec`).
+    pub fn binds(&self, direction: Direction) -> bool {
+        match direction {
+            Direction::Upstream => self.upstream,
+            Direction::Downstream => self.downstream,
+        }
+    }
+
     /// Runs `message` through the bindings of `direction` and returns what to route or deliver. Without
     /// bindings in that direction the message comes back untouched at no cost.
     ///
@@ -67,15 +76,10 @@ impl Functions {
     /// for at most `[functions.limits] deadline_ms` (epoch interruption ends the call), so keep that
     /// deadline short.
     pub fn process(&self, direction: Direction, message: Message, client: &ClientInfo) -> Vec<Message> {
-        let bound = match direction {
-            Direction::Upstream => self.upstream,
-            Direction::Downstream => self.downstream,
-        };
-        if !bound {
+        if !self.binds(direction) {
             return vec![message];
         }
-        let ctx = context(client);
-        let processed = self.runtime.process(direction, to_host(&message), &ctx);
+        let processed = self.runtime.process(direction, to_host(&message), client);
         for error in &processed.errors {
             tracing::warn!(%error, topic = message.topic.as_str(), "function call failed");
         }
@@ -159,7 +163,6 @@ impl AuthorizeHook {
         qos: QoS,
         retain: bool,
     ) -> Result<(), ReasonCode> {
-        let ctx = context(client);
         let request = AuthRequest {
             action: match action {
                 Action::Publish => AuthAction::Publish,
@@ -169,7 +172,7 @@ impl AuthorizeHook {
             qos,
             retain,
         };
-        let outcome = self.runtime.authorize(&self.function, &request, &ctx);
+        let outcome = self.runtime.authorize(&self.function, &request, client);
         if let Some(error) = &outcome.error {
             tracing::warn!(%error, function = %self.function, topic, "authorize function failed; denied");
         }
@@ -207,15 +210,6 @@ fn fit(action: Action, code: ReasonCode) -> ReasonCode {
         ),
     };
     if allowed { code } else { NotAuthorized }
-}
-
-fn context(client: &ClientInfo) -> Context {
-    Context {
-        client_id: client.client_id.clone(),
-        username: client.username.clone(),
-        peer_addr: client.peer_addr,
-        protocol_version: client.protocol_version,
-    }
 }
 
 #[cfg(test)]

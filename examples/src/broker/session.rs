@@ -585,13 +585,15 @@ impl SessionTask {
 
     /// A message the router sent this session: downstream functions, then the session's queue.
     fn deliver(&mut self, message: Message) {
-        let messages = match &self.shared.functions {
-            Some(f) => f.process(Direction::Downstream, message, &self.info),
-            None => vec![message],
-        };
         let now = Instant::now();
-        for m in messages {
-            self.session.publish(now, m);
+        match &self.shared.functions {
+            Some(f) if f.binds(Direction::Downstream) => {
+                for m in f.process(Direction::Downstream, message, &self.info) {
+                    self.session.publish(now, m);
+                }
+            }
+            // No downstream binding: straight to the session, with no one-element `Vec` per delivery.
+            _ => self.session.publish(now, message),
         }
     }
 
@@ -809,14 +811,20 @@ impl SessionTask {
     }
 
     fn publish_upstream(&mut self, now: Instant, message: Message) {
-        let messages = match &self.shared.functions {
-            Some(f) => f.process(Direction::Upstream, message, &self.info),
-            None => vec![message],
-        };
-        for m in messages {
-            self.routing
-                .get_or_insert_default()
-                .route(&self.shared, now, m, Some(&self.me));
+        match &self.shared.functions {
+            Some(f) if f.binds(Direction::Upstream) => {
+                for m in f.process(Direction::Upstream, message, &self.info) {
+                    self.routing
+                        .get_or_insert_default()
+                        .route(&self.shared, now, m, Some(&self.me));
+                }
+            }
+            // No upstream binding: routed as it is, with no one-element `Vec` per message.
+            _ => {
+                self.routing
+                    .get_or_insert_default()
+                    .route(&self.shared, now, message, Some(&self.me));
+            }
         }
     }
 
