@@ -208,8 +208,21 @@ fn decode_into(input: &[u8], msg: &mut Message, ctx: &mut Context) -> Result<(),
     Ok(())
 }
 
+/// Upper bound of one encoded message's length (flags, three varints and the property varints).
+fn encoded_len(topic: usize, payload: usize, props: &[(String, String)]) -> usize {
+    let props: usize = props.iter().map(|(k, v)| k.len() + v.len() + 10).sum();
+    topic + payload + props + 16
+}
+
 fn encode_messages(messages: &[Message], out: &mut Vec<u8>) {
     out.clear();
+    // Reserved up front: growing by doubling while encoding a large payload would hold twice its size
+    // (and more during the copy) against the instance's memory cap.
+    let size: usize = messages
+        .iter()
+        .map(|m| encoded_len(m.topic.len(), m.payload.len(), &m.user_properties))
+        .sum();
+    out.reserve(size + 8);
     Response::encode_publish_header(out, messages.len());
     for m in messages {
         encode_message(
@@ -253,6 +266,7 @@ fn run_seed<'o>(input: &[u8], f: SeedFn, s: &'o mut ScratchParts<'_>) -> Result<
         HandResult::Transmit((topic, payload)) => {
             let out = &mut *s.response;
             out.clear();
+            out.reserve(encoded_len(topic.len(), payload.len(), &msg.user_properties) + 8);
             Response::encode_publish_header(out, 1);
             encode_message(
                 out,
