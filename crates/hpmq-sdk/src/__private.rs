@@ -2,7 +2,7 @@
 //!
 //! Each function has two entries (see `hpmq_abi::exports`): the handler registered with wapc-guest's
 //! `__guest_call` dispatcher, for any waPC host, and a direct export the hpmq host calls. Both decode into
-//! buffers the instance keeps from call to call ([`Scratch`]), so a steady stream of calls allocates
+//! buffers the instance keeps from call to call (`Scratch`), so a steady stream of calls allocates
 //! nothing in the guest beyond what the function itself does (and what the seed signature demands: an owned
 //! topic, `his_payload` and context map). The direct entry also skips the dispatcher's two allocations and
 //! its operation-name lookup, and answers `Forward`/`Discard` from constant bytes.
