@@ -27,6 +27,7 @@
 
 mod authorize;
 mod error;
+pub mod exports;
 mod host_call;
 mod message;
 mod reader;
@@ -43,7 +44,7 @@ pub use host_call::{
 };
 pub use message::{MessageView, UserProperties, encode_message};
 pub use request::{RequestView, decode_request, encode_request};
-pub use response::{DecodeLimits, Response};
+pub use response::{DISCARD_RESPONSE, DecodeLimits, FORWARD_RESPONSE, Response};
 
 /// The layout version written first in every request and response.
 pub const VERSION: u8 = 1;

@@ -65,7 +65,12 @@ impl<'a> MessageView<'a> {
                 field: "user properties",
             });
         }
-        let mut user_properties = Vec::with_capacity(count);
+        // Most messages have none; `Vec::new` skips the allocator's bookkeeping for them.
+        let mut user_properties = if count == 0 {
+            Vec::new()
+        } else {
+            Vec::with_capacity(count)
+        };
         for _ in 0..count {
             let name = r.bytes("user property name", limits.max_topic_len)?;
             let value = r.bytes("user property value", limits.max_topic_len)?;

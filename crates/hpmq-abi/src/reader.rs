@@ -24,7 +24,19 @@ impl<'a> Reader<'a> {
     }
 
     /// An unsigned LEB128 varint of at most 5 bytes that fits in `u32`.
+    #[inline(always)]
     pub(crate) fn varint(&mut self, field: &'static str) -> Result<usize, DecodeError> {
+        // Lengths below 128 (most topics, ids and small payloads) are one byte.
+        if let Some((&b, rest)) = self.buf.split_first()
+            && b < 0x80
+        {
+            self.buf = rest;
+            return Ok(usize::from(b));
+        }
+        self.long_varint(field)
+    }
+
+    fn long_varint(&mut self, field: &'static str) -> Result<usize, DecodeError> {
         let mut value: u64 = 0;
         for shift in [0u32, 7, 14, 21, 28] {
             let b = self.u8(field)?;
@@ -39,6 +51,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A varint length followed by that many bytes, at most `max` long.
+    #[inline(always)]
     pub(crate) fn bytes(&mut self, field: &'static str, max: usize) -> Result<&'a [u8], DecodeError> {
         let len = self.varint(field)?;
         if len > max {
@@ -53,6 +66,7 @@ impl<'a> Reader<'a> {
     }
 
     /// [`Reader::bytes`] (unbounded) when the request's flags say the field is `present`, else `None`.
+    #[inline]
     pub(crate) fn optional_bytes(
         &mut self,
         present: bool,
@@ -74,6 +88,7 @@ impl<'a> Reader<'a> {
     }
 }
 
+#[inline]
 pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: usize) {
     loop {
         let byte = (v & 0x7f) as u8;
@@ -86,6 +101,7 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: usize) {
     }
 }
 
+#[inline]
 pub(crate) fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     put_varint(out, b.len());
     out.extend_from_slice(b);

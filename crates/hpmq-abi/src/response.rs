@@ -8,6 +8,12 @@ const KIND_FORWARD: u8 = 0;
 const KIND_DISCARD: u8 = 1;
 const KIND_PUBLISH: u8 = 2;
 
+/// The complete encoding of [`Response::Forward`], for a guest that answers without building a buffer.
+pub const FORWARD_RESPONSE: [u8; 2] = [VERSION, KIND_FORWARD];
+
+/// The complete encoding of [`Response::Discard`].
+pub const DISCARD_RESPONSE: [u8; 2] = [VERSION, KIND_DISCARD];
+
 /// A function's decision about one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response<'a> {
@@ -60,8 +66,8 @@ impl<'a> Response<'a> {
     /// Appends the encoding of this response to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
-            Response::Forward => out.extend_from_slice(&[VERSION, KIND_FORWARD]),
-            Response::Discard => out.extend_from_slice(&[VERSION, KIND_DISCARD]),
+            Response::Forward => out.extend_from_slice(&FORWARD_RESPONSE),
+            Response::Discard => out.extend_from_slice(&DISCARD_RESPONSE),
             Response::Publish(messages) => {
                 Self::encode_publish_header(out, messages.len());
                 for m in messages {
@@ -169,8 +175,13 @@ mod tests {
         let mut out = Vec::new();
         Response::Forward.encode(&mut out);
         assert_eq!(out, [VERSION, KIND_FORWARD]);
+        assert_eq!(
+            Response::decode(&FORWARD_RESPONSE, &DecodeLimits::default()),
+            Ok(Response::Forward)
+        );
         out.clear();
         Response::Discard.encode(&mut out);
+        assert_eq!(out, DISCARD_RESPONSE);
         assert_eq!(Response::decode(&out, &DecodeLimits::default()), Ok(Response::Discard));
     }
 

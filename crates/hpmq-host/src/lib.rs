@@ -52,6 +52,7 @@ mod function_ref;
 mod history;
 mod message;
 mod module;
+mod name_hash;
 mod peer_addr;
 mod runtime;
 mod state;

@@ -3,22 +3,22 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, RwLock};
 
-use wasmtime::{Engine, ExternType, InstancePre, Linker, Module};
+use wasmtime::{Engine, ExternType, InstancePre, Linker, Module, ValType};
 
 use crate::Direction;
 use crate::config::Limits;
 use crate::error::{CallFailure, Error};
 use crate::wapc::{HostState, Instance, WAPC_IMPORTS, WAPC_MODULE};
 
-const UPSTREAM_PREFIX: &str = "__hpmq_upstream_";
-const DOWNSTREAM_PREFIX: &str = "__hpmq_downstream_";
-const AUTHORIZE_PREFIX: &str = "__hpmq_authorize_";
+use hpmq_abi::exports::{AUTHORIZE_PREFIX, CALL_PREFIX, DOWNSTREAM_PREFIX, UPSTREAM_PREFIX};
 
 /// A compiled, validated module. Immutable once built; a reload builds a new one.
 pub(crate) struct LoadedModule {
     pub(crate) name: Arc<str>,
     pre: InstancePre<HostState>,
     init_exports: Vec<String>,
+    /// Functions with a direct entry (`__hpmq_call_{name}`), which the host calls instead of `__guest_call`.
+    direct_entries: Vec<String>,
     /// Functions an hpmq-sdk guest declares (name → direction); empty for a plain waPC guest, whose handlers
     /// are registered at run time and cannot be listed.
     pub(crate) declared: BTreeMap<String, Direction>,
@@ -54,6 +54,7 @@ impl LoadedModule {
         let mut init_exports = Vec::new();
         let mut declared = BTreeMap::new();
         let mut authorize = BTreeSet::new();
+        let mut direct_entries = Vec::new();
         let mut has_guest_call = false;
         for export in module.exports() {
             let export_name = export.name();
@@ -61,6 +62,15 @@ impl LoadedModule {
                 matches!(export.ty(), ExternType::Func(ref f) if f.params().len() == 0 && f.results().len() == 0);
             match export_name {
                 "__guest_call" => has_guest_call = true,
+                _ if export_name.starts_with(CALL_PREFIX) => {
+                    // Only an export of the right type counts; anything else is left alone, and the function
+                    // is called through `__guest_call` like in any waPC module.
+                    if let Some(f) = export_name.strip_prefix(CALL_PREFIX)
+                        && is_direct_entry(&export.ty())
+                    {
+                        direct_entries.push(f.to_owned());
+                    }
+                }
                 "_start" | "wapc_init" if is_nullary => init_exports.push(export_name.to_owned()),
                 _ if export_name.starts_with(AUTHORIZE_PREFIX) => {
                     if let Some(f) = export_name.strip_prefix(AUTHORIZE_PREFIX)
@@ -105,6 +115,7 @@ impl LoadedModule {
             name: Arc::from(name),
             pre,
             init_exports,
+            direct_entries,
             declared,
             authorize,
             pool: Mutex::new(Vec::new()),
@@ -119,7 +130,13 @@ impl LoadedModule {
     }
 
     fn instantiate(&self) -> Result<Instance, CallFailure> {
-        Instance::new(&self.pre, &self.limits, &self.name, &self.init_exports)
+        Instance::new(
+            &self.pre,
+            &self.limits,
+            &self.name,
+            &self.init_exports,
+            &self.direct_entries,
+        )
     }
 
     /// Takes an idle instance, or creates one.
@@ -139,6 +156,17 @@ impl LoadedModule {
             p.push(instance);
         }
     }
+}
+
+/// Whether an export has the type of a direct entry: `(i32) -> i32`.
+fn is_direct_entry(ty: &ExternType) -> bool {
+    let ExternType::Func(f) = ty else {
+        return false;
+    };
+    let mut params = f.params();
+    let mut results = f.results();
+    matches!((params.next(), params.next()), (Some(ValType::I32), None))
+        && matches!((results.next(), results.next()), (Some(ValType::I32), None))
 }
 
 /// The current version of one named module. Callers clone the `Arc` and run on that version, so a reload

@@ -1,6 +1,5 @@
 //! The runtime a broker holds: modules, bindings, limits, and the chain rule.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -17,6 +16,7 @@ use crate::config::{FailurePolicy, Limits, RuntimeConfig};
 use crate::error::{CallFailure, Error};
 use crate::history::History;
 use crate::module::{LoadedModule, ModuleSlot};
+use crate::name_hash::NameMap;
 use crate::peer_addr;
 use crate::state::{FunctionInfo, FunctionStats};
 use crate::wapc::{self, HostState};
@@ -102,8 +102,8 @@ pub struct Runtime {
     linker: Linker<HostState>,
     limits: Arc<Limits>,
     decode_limits: DecodeLimits,
-    modules: RwLock<HashMap<String, Arc<ModuleSlot>>>,
-    functions: Mutex<HashMap<FunctionRef, Arc<FunctionInfo>>>,
+    modules: RwLock<NameMap<String, Arc<ModuleSlot>>>,
+    functions: Mutex<NameMap<FunctionRef, Arc<FunctionInfo>>>,
     bindings: RwLock<Arc<Bindings>>,
     /// Serialises loads, reloads, binds and unbinds, so checks and swaps do not interleave.
     admin: Mutex<()>,
@@ -149,8 +149,8 @@ impl Runtime {
             linker,
             limits: Arc::new(limits),
             decode_limits,
-            modules: RwLock::new(HashMap::new()),
-            functions: Mutex::new(HashMap::new()),
+            modules: RwLock::new(NameMap::default()),
+            functions: Mutex::new(NameMap::default()),
             bindings: RwLock::new(Arc::new(Bindings::default())),
             admin: Mutex::new(()),
             next_binding: AtomicU64::new(1),

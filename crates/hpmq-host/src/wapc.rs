@@ -42,6 +42,9 @@ pub(crate) struct HostState {
     memory: Option<Memory>,
     /// The function being called (its name is the waPC operation); `None` while initialising.
     current: Option<Arc<FunctionInfo>>,
+    /// Whether the current call entered at `__guest_call`, so `__guest_request` writes the operation name
+    /// (a direct entry implies it, and its guest reserves no room for it).
+    via_guest_call: bool,
     pub(crate) request: Vec<u8>,
     pub(crate) response: Vec<u8>,
     responded: bool,
@@ -231,9 +234,11 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
         WAPC_MODULE,
         "__guest_request",
         |mut c: Caller<'_, HostState>, op_ptr: i32, p: i32| {
-            write_guest(&mut c, op_ptr, "operation", |s| {
-                s.current.as_ref().map_or(&[][..], |f| f.name.function.as_bytes())
-            })?;
+            if c.data().via_guest_call {
+                write_guest(&mut c, op_ptr, "operation", |s| {
+                    s.current.as_ref().map_or(&[][..], |f| f.name.function.as_bytes())
+                })?;
+            }
             write_guest(&mut c, p, "request", |s| &s.request)
         },
     )?;
@@ -346,6 +351,9 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
 pub(crate) struct Instance {
     store: Store<HostState>,
     guest_call: TypedFunc<(i32, i32), i32>,
+    /// `(function name, direct entry)` of every function the module exports one for (see
+    /// `hpmq_abi::exports`); a handful at most, so a scan finds one faster than a hash would.
+    direct: Vec<(Box<str>, TypedFunc<i32, i32>)>,
 }
 
 impl Instance {
@@ -355,12 +363,14 @@ impl Instance {
         limits: &Arc<Limits>,
         module: &Arc<str>,
         init_exports: &[String],
+        direct_entries: &[String],
     ) -> Result<Self, CallFailure> {
         let state = HostState {
             limits: Arc::clone(limits),
             module: Arc::clone(module),
             memory: None,
             current: None,
+            via_guest_call: true,
             request: Vec::new(),
             response: Vec::new(),
             responded: false,
@@ -383,6 +393,14 @@ impl Instance {
         let guest_call = instance
             .get_typed_func::<(i32, i32), i32>(&mut store, "__guest_call")
             .map_err(|e| CallFailure::Protocol(format!("`__guest_call` export: {e}")))?;
+        let mut direct = Vec::with_capacity(direct_entries.len());
+        for function in direct_entries {
+            let export = format!("{}{function}", hpmq_abi::exports::CALL_PREFIX);
+            let f = instance
+                .get_typed_func::<i32, i32>(&mut store, &export)
+                .map_err(|e| CallFailure::Protocol(format!("`{export}` export: {e}")))?;
+            direct.push((function.as_str().into(), f));
+        }
         for name in init_exports {
             let f = instance
                 .get_typed_func::<(), ()>(&mut store, name)
@@ -391,41 +409,58 @@ impl Instance {
             f.call(&mut store, ())
                 .map_err(|e| classify(&mut store, limits, &e, name))?;
         }
-        Ok(Instance { store, guest_call })
+        Ok(Instance {
+            store,
+            guest_call,
+            direct,
+        })
     }
 
     /// Calls `function` with the request already encoded in [`Instance::request_buf`]. On success the
     /// response is in [`Instance::response`]. A failure for which [`CallFailure::discards_instance`] is
     /// true leaves the instance unusable.
+    ///
+    /// The function is entered at its direct entry when the module has one, else at `__guest_call`.
     pub(crate) fn call(&mut self, function: &Arc<FunctionInfo>, limits: &Limits) -> Result<(), CallFailure> {
-        let op_len = i32::try_from(function.name.function.len())
-            .map_err(|_| CallFailure::Protocol("operation name too long".into()))?;
-        let msg_len = i32::try_from(self.store.data().request.len())
-            .map_err(|_| CallFailure::Protocol("request too long".into()))?;
+        let name = function.name.function.as_str();
+        let Instance {
+            store,
+            guest_call,
+            direct,
+        } = self;
+        // A reference, not a clone: cloning a `TypedFunc` clones its registered type (~150 instructions).
+        let entry = direct.iter().find(|(n, _)| **n == *name).map(|(_, f)| f);
+        let op_len = i32::try_from(name.len()).map_err(|_| CallFailure::Protocol("operation name too long".into()))?;
+        let msg_len =
+            i32::try_from(store.data().request.len()).map_err(|_| CallFailure::Protocol("request too long".into()))?;
         {
-            let s = self.store.data_mut();
+            let s = store.data_mut();
+            s.via_guest_call = entry.is_none();
             s.current = Some(Arc::clone(function));
             s.responded = false;
             s.guest_error = None;
             s.violation = None;
             s.response.clear();
         }
-        arm(&mut self.store, limits);
-        let result = self.guest_call.call(&mut self.store, (op_len, msg_len));
-        self.store.data_mut().current = None;
+        arm(&mut *store, limits);
+        let result = match entry {
+            Some(f) => f.call(&mut *store, msg_len),
+            None => guest_call.call(&mut *store, (op_len, msg_len)),
+        };
+        store.data_mut().current = None;
         match result {
-            Ok(1) if self.store.data().responded => Ok(()),
+            Ok(1) if store.data().responded => Ok(()),
             Ok(1) => Err(CallFailure::Protocol(
                 "guest reported success without calling __guest_response".into(),
             )),
             Ok(_) => Err(CallFailure::GuestError(
-                self.store
+                store
                     .data_mut()
                     .guest_error
                     .take()
                     .unwrap_or_else(|| "guest failed without an error message".into()),
             )),
-            Err(e) => Err(classify(&mut self.store, limits, &e, "call")),
+            Err(e) => Err(classify(&mut *store, limits, &e, "call")),
         }
     }
 

@@ -7,7 +7,9 @@
 mod common;
 
 use common::*;
-use hpmq_host::{Binding, CallFailure, Context, Decision, Direction, Error, FailurePolicy, FunctionRef, Runtime};
+use hpmq_host::{
+    Binding, CallFailure, Context, Decision, Direction, Error, FailurePolicy, FunctionRef, Limits, Message, Runtime,
+};
 use mqtt_codec::{QoS, ReasonCode, TopicFilter};
 
 fn f(name: &str) -> FunctionRef {
@@ -386,4 +388,112 @@ fn bindings_follow_the_broker_matching_rules() {
         vec![f("fan_out")],
     );
     assert!(matches!(rt.bind(shared), Err(Error::Config(_))));
+}
+
+/// `functions` with its direct entries renamed out of the way, so the host can only reach its functions the
+/// way any waPC host does: by name, through wapc-guest's `__guest_call` dispatcher.
+fn functions_without_direct_entries() -> Vec<u8> {
+    let mut wasm = guest("functions");
+    let (from, to) = (b"__hpmq_call_", b"__hpmq_xall_");
+    let mut renamed = 0;
+    let mut i = 0;
+    while let Some(at) = wasm[i..].windows(from.len()).position(|w| w == from) {
+        wasm[i + at..i + at + to.len()].copy_from_slice(to);
+        i += at + to.len();
+        renamed += 1;
+    }
+    assert!(renamed >= 9, "only {renamed} direct entries found");
+    wasm
+}
+
+#[test]
+fn sdk_functions_answer_the_same_through_the_wapc_dispatcher() {
+    let direct = rt();
+    let dispatched = Runtime::new(test_limits()).unwrap();
+    dispatched
+        .load_module("fns", &functions_without_direct_entries())
+        .unwrap();
+    let ctx = Context {
+        client_id: "c-9".into(),
+        username: Some("alice".into()),
+        peer_addr: Some("192.0.2.7:51234".parse().unwrap()),
+        protocol_version: 4,
+    };
+    let mut with_props = msg("raw/a/b", "1,2,3");
+    with_props.user_properties = vec![("k".try_into().unwrap(), "v".try_into().unwrap())];
+    let cases: [(&str, Message, Option<&[u8]>); 7] = [
+        ("rewrite", with_props.clone(), None),
+        ("fan_out", with_props, None),
+        ("pass", msg("a", "x"), None),
+        ("custom_local_publish", msg("a", "x"), Some(b"x")),
+        ("custom_local_publish", msg("a", "x"), Some(b"y")),
+        ("show_context", msg("t", ""), None),
+        ("reject", msg("t", "12345"), None),
+    ];
+    for (name, m, his) in cases {
+        let a = direct.call(&f(name), Direction::Upstream, &m, &ctx, his);
+        let b = dispatched.call(&f(name), Direction::Upstream, &m, &ctx, his);
+        match (a, b) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{name}"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name}"),
+            (a, b) => panic!("{name}: direct {a:?}, dispatched {b:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_instance_reusing_its_buffers_sees_each_call_afresh() {
+    // One instance serves every call, so anything left over from a previous call would show.
+    let rt = runtime_with(
+        &[("fns", "functions")],
+        Limits {
+            max_idle_instances: 1,
+            ..test_limits()
+        },
+    );
+    let rich = Context {
+        client_id: "a-rather-long-client-id".into(),
+        username: Some("alice".into()),
+        peer_addr: Some("192.0.2.7:51234".parse().unwrap()),
+        protocol_version: 5,
+    };
+    let plain = Context {
+        protocol_version: 4,
+        ..Context::new("c")
+    };
+    let show = |ctx: &Context| {
+        let Decision::Publish(out) = rt
+            .call(&f("show_context"), Direction::Upstream, &msg("t", "x"), ctx, None)
+            .unwrap()
+        else {
+            panic!()
+        };
+        String::from_utf8(out[0].payload.to_vec()).unwrap()
+    };
+    let rewrite = |m: &Message| {
+        let Decision::Publish(out) = rt.call(&f("rewrite"), Direction::Upstream, m, &plain, None).unwrap() else {
+            panic!()
+        };
+        out.into_iter().next().unwrap()
+    };
+    assert!(show(&rich).contains("username=alice"));
+    assert_eq!(
+        show(&plain),
+        "client_id=c\ndirection=upstream\npeer_addr=\nprotocol_version=4\nusername="
+    );
+    let mut long = msg("raw/a/long/topic", "a longer payload");
+    long.user_properties = (0..3)
+        .map(|i| (format!("k{i}").try_into().unwrap(), format!("v{i}").try_into().unwrap()))
+        .collect();
+    let out = rewrite(&long);
+    assert_eq!(out.user_properties.len(), 4);
+    let out = rewrite(&msg("raw/b", "p"));
+    assert_eq!(out.topic.as_str(), "site/b");
+    assert_eq!(&out.payload[..], b"p");
+    let props: Vec<(String, String)> = out
+        .user_properties
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(props, [("client".to_string(), "c".to_string())]);
 }

@@ -1,10 +1,12 @@
 //! The `#[upstream]`, `#[downstream]` and `#[authorize]` attributes of the hpmq guest SDK.
 //!
 //! Use them through `hpmq-sdk` (imported as `hpmq`), which documents the accepted signatures. Each attribute
-//! keeps the function as written and adds, for `wasm32` builds, an export `__hpmq_{kind}_{name}` (kind
-//! `upstream`, `downstream` or `authorize`) that registers the function with the waPC dispatcher under its
-//! own name. The host calls these exports once per instance, which is why no `sdk_init!()` or `wapc_init` is
-//! needed, and reads their names to know what each function is.
+//! keeps the function as written and adds, for `wasm32` builds, two exports (their names are defined in
+//! `hpmq_abi::exports`): `__hpmq_{kind}_{name}` (kind `upstream`, `downstream` or `authorize`) registers the
+//! function with the waPC dispatcher under its own name, and `__hpmq_call_{name}` is the function's direct
+//! entry, the waPC call protocol without the dispatcher's name lookup. The host calls the registrations once
+//! per instance, which is why no `sdk_init!()` or `wapc_init` is needed, reads their names to know what each
+//! function is, and calls each function through its direct entry.
 //!
 //! ```ignore
 //! #[hpmq::upstream]
@@ -163,18 +165,31 @@ fn expand(direction: &str, args: TokenStream2, f: ItemFn) -> TokenStream2 {
     };
     let name = &f.sig.ident;
     let name_str = name.to_string();
-    let export = format!("__hpmq_{direction}_{name_str}");
+    let prefix = match form {
+        Form::Authorize => hpmq_abi::exports::AUTHORIZE_PREFIX,
+        _ if direction == "downstream" => hpmq_abi::exports::DOWNSTREAM_PREFIX,
+        _ => hpmq_abi::exports::UPSTREAM_PREFIX,
+    };
+    let export = format!("{prefix}{name_str}");
+    let call_export = format!("{}{name_str}", hpmq_abi::exports::CALL_PREFIX);
     let register = format_ident!("__hpmq_register_{}", name);
+    let entry = format_ident!("__hpmq_call_{}", name);
     let span = f.sig.span();
-    let (fn_type, call) = match form {
+    let (fn_type, call, direct) = match form {
         Form::Typed => (
             quote!(::hpmq::__private::TypedFn),
             quote!(::hpmq::__private::call_typed),
+            quote!(::hpmq::__private::direct_typed),
         ),
-        Form::Seed => (quote!(::hpmq::__private::SeedFn), quote!(::hpmq::__private::call_seed)),
+        Form::Seed => (
+            quote!(::hpmq::__private::SeedFn),
+            quote!(::hpmq::__private::call_seed),
+            quote!(::hpmq::__private::direct_seed),
+        ),
         Form::Authorize => (
             quote!(::hpmq::__private::AuthorizeFn),
             quote!(::hpmq::__private::call_authorize),
+            quote!(::hpmq::__private::direct_authorize),
         ),
     };
     // The signature check is emitted for every target (so `cargo check` on the host reports it) and spanned to
@@ -196,6 +211,12 @@ fn expand(direction: &str, args: TokenStream2, f: ItemFn) -> TokenStream2 {
                     #call(input, #name)
                 }
                 ::hpmq::__private::register(#name_str, handler);
+            }
+
+            #[doc(hidden)]
+            #[unsafe(export_name = #call_export)]
+            extern "C" fn #entry(request_len: i32) -> i32 {
+                #direct(request_len, #name)
             }
         };
     }
