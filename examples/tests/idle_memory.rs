@@ -13,6 +13,9 @@ use std::time::Duration;
 
 use hpmq_examples::broker::{Broker, BrokerHandle, Config};
 
+mod common;
+mod raw;
+
 struct Counting;
 
 static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
@@ -72,44 +75,12 @@ fn sizes() -> Vec<isize> {
     BY_SIZE.iter().map(|c| c.load(Ordering::Relaxed)).collect()
 }
 
-fn remaining_length(mut n: usize, out: &mut Vec<u8>) {
-    loop {
-        let mut b = (n % 128) as u8;
-        n /= 128;
-        if n > 0 {
-            b |= 0x80;
-        }
-        out.push(b);
-        if n == 0 {
-            return;
-        }
-    }
-}
-
-/// CONNECT, clean, with `keep_alive` seconds, protocol level 4 (3.1.1) or 5.
-fn connect_packet(level: u8, client_id: &str, keep_alive: u16) -> Vec<u8> {
-    let mut body = Vec::new();
-    body.extend_from_slice(&4u16.to_be_bytes());
-    body.extend_from_slice(b"MQTT");
-    body.extend_from_slice(&[level, 0x02]);
-    body.extend_from_slice(&keep_alive.to_be_bytes());
-    if level == 5 {
-        body.push(0); // no properties
-    }
-    body.extend_from_slice(&(client_id.len() as u16).to_be_bytes());
-    body.extend_from_slice(client_id.as_bytes());
-    let mut out = vec![0x10];
-    remaining_length(body.len(), &mut out);
-    out.extend_from_slice(&body);
-    out
-}
-
 /// Opens `n` connections, each CONNECTed and CONNACKed (success), and returns them open.
 fn open(addr: SocketAddr, level: u8, keep_alive: u16, prefix: &str, n: usize, into: &mut Vec<TcpStream>) {
     for i in 0..n {
         let mut s = TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-        s.write_all(&connect_packet(level, &format!("{prefix}-{i:06}"), keep_alive))
+        s.write_all(&raw::connect(level, &format!("{prefix}-{i:06}"), true, keep_alive, &[]))
             .unwrap();
         let mut head = [0u8; 2];
         s.read_exact(&mut head).unwrap();
