@@ -157,22 +157,8 @@ async fn a_takeover_with_clean_start_1_discards_subscriptions_and_unacknowledged
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_v311_takeover_closes_the_old_connection_and_resumes_the_session() {
-    use rumqttc::{AsyncClient as Client4, Event as Event4, EventLoop as EventLoop4, MqttOptions as Options4};
+    use rumqttc::{AsyncClient as Client4, Event as Event4, MqttOptions as Options4};
     use rumqttc::{Packet as Packet4, QoS as QoS4};
-    async fn until4<T>(el: &mut EventLoop4, mut pick: impl FnMut(&Packet4) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let ev = tokio::time::timeout_at(deadline, el.poll())
-                .await
-                .expect("timed out polling the client")
-                .expect("connection error");
-            if let Event4::Incoming(p) = ev
-                && let Some(t) = pick(&p)
-            {
-                return t;
-            }
-        }
-    }
     let broker = start_default().await;
     let addr = broker.local_addr();
     let (id, topic) = (unique("twin311"), unique("twin311-topic"));
@@ -182,12 +168,12 @@ async fn a_v311_takeover_closes_the_old_connection_and_resumes_the_session() {
         o
     };
     let (a, mut a_el) = Client4::new(opts(), 10);
-    until4(&mut a_el, |p| matches!(p, Packet4::ConnAck(_)).then_some(())).await;
+    common::v4::until(&mut a_el, |p| matches!(p, Packet4::ConnAck(_)).then_some(())).await;
     a.subscribe(&topic, QoS4::AtLeastOnce).await.unwrap();
-    until4(&mut a_el, |p| matches!(p, Packet4::SubAck(_)).then_some(())).await;
+    common::v4::until(&mut a_el, |p| matches!(p, Packet4::SubAck(_)).then_some(())).await;
 
     let (_b, mut b_el) = Client4::new(opts(), 10);
-    let present = until4(&mut b_el, |p| match p {
+    let present = common::v4::until(&mut b_el, |p| match p {
         Packet4::ConnAck(a) => Some(a.session_present),
         _ => None,
     })
@@ -207,8 +193,8 @@ async fn a_v311_takeover_closes_the_old_connection_and_resumes_the_session() {
     }
     let (publ, mut pub_el) = Client4::new(Options4::new(unique("p311"), "127.0.0.1", addr.port()), 10);
     publ.publish(&topic, QoS4::AtLeastOnce, false, "kept").await.unwrap();
-    until4(&mut pub_el, |p| matches!(p, Packet4::PubAck(_)).then_some(())).await;
-    let p = until4(&mut b_el, |p| match p {
+    common::v4::until(&mut pub_el, |p| matches!(p, Packet4::PubAck(_)).then_some(())).await;
+    let p = common::v4::until(&mut b_el, |p| match p {
         Packet4::Publish(p) => Some(p.payload.clone()),
         _ => None,
     })

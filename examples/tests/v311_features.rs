@@ -9,24 +9,10 @@ mod raw;
 
 use std::time::{Duration, Instant};
 
-use common::{WAIT, start, unique};
+use common::v4::until;
+use common::{start, unique};
 use raw::Raw;
-use rumqttc::{AsyncClient, ConnectReturnCode, Event, EventLoop, MqttOptions, Packet, QoS};
-
-async fn until<T>(el: &mut EventLoop, mut pick: impl FnMut(&Packet) -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let ev = tokio::time::timeout_at(deadline, el.poll())
-            .await
-            .expect("timed out polling the client")
-            .expect("connection error");
-        if let Event::Incoming(p) = ev
-            && let Some(t) = pick(&p)
-        {
-            return t;
-        }
-    }
-}
+use rumqttc::{AsyncClient, ConnectReturnCode, MqttOptions, Packet, QoS};
 
 /// 3.1.1 [MQTT-3.1.3-6] [MQTT-3.1.3-7]: a zero-length client id with Clean Session 1 is accepted (the broker
 /// assigns an identifier it does not tell the client) and the connection works.

@@ -5,6 +5,7 @@
 // Test support: failing loudly is the point.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod v4;
 pub mod v5;
 
 use std::net::SocketAddr;
