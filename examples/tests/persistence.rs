@@ -17,7 +17,7 @@ use common::{WAIT, unique};
 use hpmq_examples::broker::{Broker, BrokerHandle, Config};
 use mqtt_session::{SavedState, WallClock};
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{LastWill, LastWillProperties, Packet, PublishProperties};
+use rumqttc::v5::mqttbytes::v5::{Packet, PublishProperties};
 use rumqttc::v5::{AsyncClient, EventLoop, MqttOptions};
 
 /// A fresh directory for one test's state file.
@@ -165,22 +165,7 @@ async fn expiry_counts_the_time_the_broker_was_down() {
     // `short` (60 s session, will delayed 300 s) is still connected when the broker stops, so its session is
     // saved with the will pending.
     let mut o = persistent(addr, &short, 60);
-    let will_props = LastWillProperties {
-        delay_interval: Some(300),
-        payload_format_indicator: None,
-        message_expiry_interval: None,
-        content_type: None,
-        response_topic: None,
-        correlation_data: None,
-        user_properties: vec![],
-    };
-    o.set_last_will(LastWill::new(
-        &will_topic,
-        "short is gone",
-        QoS::AtLeastOnce,
-        false,
-        Some(will_props),
-    ));
+    o.set_last_will(common::v5::delayed_will(&will_topic, "short is gone", 300));
     let (short_client, mut short_el, _) = connect(o).await;
     subscribe(&short_client, &mut short_el, &topic).await;
     let (publ, mut pel, _) = connect(options(addr, &unique("pub"))).await;

@@ -12,7 +12,7 @@ use common::v5::{connect, next_publish, until};
 use common::{WAIT, start_default, unique};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{
-    DisconnectReasonCode, LastWill, LastWillProperties, Packet, Publish, PublishProperties, SubscribeReasonCode,
+    DisconnectReasonCode, LastWill, Packet, Publish, PublishProperties, SubscribeReasonCode,
 };
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, StateError};
 
@@ -101,7 +101,7 @@ async fn a_persistent_session_gets_what_was_published_while_offline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_v311_persistent_session_gets_offline_messages() {
-    use rumqttc::{AsyncClient as Client4, Event as Event4, MqttOptions as Options4, Packet as Packet4, QoS as QoS4};
+    use rumqttc::{AsyncClient as Client4, MqttOptions as Options4, Packet as Packet4, QoS as QoS4};
     let broker = start_default().await;
     let addr = broker.local_addr();
     let topic = unique("offline311");
@@ -111,40 +111,26 @@ async fn a_v311_persistent_session_gets_offline_messages() {
         o.set_clean_session(false);
         o
     };
-    async fn until4<T>(el: &mut rumqttc::EventLoop, mut pick: impl FnMut(&Packet4) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let ev = tokio::time::timeout_at(deadline, el.poll())
-                .await
-                .expect("timeout")
-                .expect("connection error");
-            if let Event4::Incoming(p) = ev
-                && let Some(t) = pick(&p)
-            {
-                return t;
-            }
-        }
-    }
     let (sub, mut el) = Client4::new(opts(), 10);
-    until4(&mut el, |p| matches!(p, Packet4::ConnAck(_)).then_some(())).await;
+    common::v4::until(&mut el, |p| matches!(p, Packet4::ConnAck(_)).then_some(())).await;
     sub.subscribe(&topic, QoS4::AtLeastOnce).await.unwrap();
-    until4(&mut el, |p| matches!(p, Packet4::SubAck(_)).then_some(())).await;
+    common::v4::until(&mut el, |p| matches!(p, Packet4::SubAck(_)).then_some(())).await;
     sub.disconnect().await.unwrap();
     let _ = tokio::time::timeout(WAIT, async { while el.poll().await.is_ok() {} }).await;
     drop(el);
 
     let (publ, mut pel) = Client4::new(Options4::new(unique("p311"), "127.0.0.1", addr.port()), 10);
     publ.publish(&topic, QoS4::AtLeastOnce, false, "queued").await.unwrap();
-    until4(&mut pel, |p| matches!(p, Packet4::PubAck(_)).then_some(())).await;
+    common::v4::until(&mut pel, |p| matches!(p, Packet4::PubAck(_)).then_some(())).await;
 
     let (_sub, mut el) = Client4::new(opts(), 10);
-    let present = until4(&mut el, |p| match p {
+    let present = common::v4::until(&mut el, |p| match p {
         Packet4::ConnAck(a) => Some(a.session_present),
         _ => None,
     })
     .await;
     assert!(present);
-    let p = until4(&mut el, |p| match p {
+    let p = common::v4::until(&mut el, |p| match p {
         Packet4::Publish(p) => Some(p.clone()),
         _ => None,
     })
@@ -190,16 +176,7 @@ async fn a_delayed_will_is_cancelled_by_reconnecting() {
         let mut o = options(addr, &id);
         o.set_clean_start(false);
         o.set_session_expiry_interval(Some(60));
-        let props = LastWillProperties {
-            delay_interval: Some(delay),
-            payload_format_indicator: None,
-            message_expiry_interval: None,
-            content_type: None,
-            response_topic: None,
-            correlation_data: None,
-            user_properties: vec![],
-        };
-        o.set_last_will(LastWill::new(&topic, payload, QoS::AtLeastOnce, false, Some(props)));
+        o.set_last_will(common::v5::delayed_will(&topic, payload, delay));
         o
     };
     // Long delay, and the client comes back before it: no will.

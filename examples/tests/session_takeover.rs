@@ -16,7 +16,7 @@ use common::v5::{connect, next_publish, until};
 use common::{WAIT, start_default, unique, wait_for};
 use hpmq_examples::broker::{Broker, BrokerHandle, Config};
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{DisconnectReasonCode, LastWill, LastWillProperties, Packet, Publish};
+use rumqttc::v5::mqttbytes::v5::{DisconnectReasonCode, Packet, Publish};
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, StateError};
 
 /// A clean v5 client (Session Expiry Interval 0).
@@ -32,19 +32,6 @@ fn persistent(addr: SocketAddr, id: &str, clean_start: bool) -> MqttOptions {
     o.set_clean_start(clean_start);
     o.set_session_expiry_interval(Some(300));
     o
-}
-
-fn will(topic: &str, payload: &'static str, delay: u32) -> LastWill {
-    let props = LastWillProperties {
-        delay_interval: Some(delay),
-        payload_format_indicator: None,
-        message_expiry_interval: None,
-        content_type: None,
-        response_topic: None,
-        correlation_data: None,
-        user_properties: vec![],
-    };
-    LastWill::new(topic, payload, QoS::AtLeastOnce, false, Some(props))
 }
 
 async fn subscribe(client: &AsyncClient, el: &mut EventLoop, filter: &str) {
@@ -231,7 +218,7 @@ async fn the_will_of_a_taken_over_connection_follows_the_will_delay_rules() {
         } else {
             options(addr, &id)
         };
-        old.set_last_will(will(&will_topic, "gone", delay));
+        old.set_last_will(common::v5::delayed_will(&will_topic, "gone", delay));
         let (_a, mut a_el, _) = connect(old).await;
         let (b, mut b_el, _) = connect(persistent(addr, &id, clean)).await;
         assert_eq!(closed(&mut a_el).await, Some(DisconnectReasonCode::SessionTakenOver));
@@ -346,10 +333,10 @@ async fn shutdown_disconnects_with_0x8b_publishes_wills_and_saves_sessions() {
     // [MQTT-3.14.4-3]: at once without a delay; a delayed will of a session that is saved may wait for the
     // restart (3.1.2.5 allows deferring wills until the server restarts).
     let mut now = options(addr, &unique("now"));
-    now.set_last_will(will(&will_topic, "now", 0));
+    now.set_last_will(common::v5::delayed_will(&will_topic, "now", 0));
     let (_now, mut now_el, _) = connect(now).await;
     let mut later = persistent(addr, &unique("later"), true);
-    later.set_last_will(will(&will_topic, "later", 1));
+    later.set_last_will(common::v5::delayed_will(&will_topic, "later", 1));
     let (_later, mut later_el, _) = connect(later).await;
     // 3.1.1 publishes the will whenever the connection closes without a DISCONNECT from the client
     // ([MQTT-3.1.2-8] of 3.1.1).

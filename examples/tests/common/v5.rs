@@ -1,6 +1,7 @@
 //! rumqttc v5 client steps shared by the broker's integration tests, each bounded by [`WAIT`].
 
-use rumqttc::v5::mqttbytes::v5::{ConnAck, Packet, Publish};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{ConnAck, LastWill, LastWillProperties, Packet, Publish};
 use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
 
 use super::WAIT;
@@ -40,4 +41,18 @@ pub async fn next_publish(el: &mut EventLoop) -> Publish {
         _ => None,
     })
     .await
+}
+
+/// A QoS 1, non-retained will on `topic` with a Will Delay Interval of `delay` seconds.
+pub fn delayed_will(topic: &str, payload: &'static str, delay: u32) -> LastWill {
+    let props = LastWillProperties {
+        delay_interval: Some(delay),
+        payload_format_indicator: None,
+        message_expiry_interval: None,
+        content_type: None,
+        response_topic: None,
+        correlation_data: None,
+        user_properties: vec![],
+    };
+    LastWill::new(topic, payload, QoS::AtLeastOnce, false, Some(props))
 }
