@@ -33,7 +33,9 @@ fn config(state: &Path, autosave_secs: u64) -> Config {
          [persistence]\npath = '{}'\nautosave_interval_secs = {autosave_secs}\n",
         state.display()
     );
-    Config::from_toml_str(&text).unwrap()
+    let mut config = Config::from_toml_str(&text).unwrap();
+    common::park_override(&mut config);
+    config
 }
 
 async fn start(state: &Path, autosave_secs: u64) -> BrokerHandle {

@@ -322,7 +322,7 @@ async fn concurrent_connections_with_one_client_id_leave_one_connected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_disconnects_with_0x8b_publishes_wills_and_saves_sessions() {
     let text_config = "[listener]\naddress = \"127.0.0.1:0\"\n";
-    let broker = Broker::start(Config::from_toml_str(text_config).unwrap())
+    let broker = Broker::start(parking(Config::from_toml_str(text_config).unwrap()))
         .await
         .unwrap();
     let addr = broker.local_addr();
@@ -372,7 +372,7 @@ async fn shutdown_disconnects_with_0x8b_publishes_wills_and_saves_sessions() {
     let saved = tokio::time::timeout(WAIT, stopping).await.unwrap().unwrap();
     assert_eq!(saved.len(), 2, "the two persistent sessions are saved");
 
-    let broker = Broker::start_with(Config::from_toml_str(text_config).unwrap(), saved, None)
+    let broker = Broker::start_with(parking(Config::from_toml_str(text_config).unwrap()), saved, None)
         .await
         .unwrap();
     let (_watcher, mut watcher_el, ack) = connect(persistent(broker.local_addr(), &watcher_id, false)).await;
@@ -384,4 +384,10 @@ async fn shutdown_disconnects_with_0x8b_publishes_wills_and_saves_sessions() {
     wills.sort();
     assert_eq!(wills, ["later", "now", "v311"]);
     broker.shutdown().await;
+}
+
+/// A config with the test run's parking override (see `common::park_override`).
+fn parking(mut config: Config) -> Config {
+    common::park_override(&mut config);
+    config
 }

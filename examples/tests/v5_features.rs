@@ -1297,7 +1297,8 @@ async fn shared_messages_of_a_restored_session_that_expires_go_to_another_member
     let saved = tokio::time::timeout(WAIT, broker.shutdown()).await.unwrap();
     assert!(!saved.is_empty(), "the persistent member's session is saved");
 
-    let config = hpmq_examples::broker::Config::from_toml_str(toml).unwrap();
+    let mut config = hpmq_examples::broker::Config::from_toml_str(toml).unwrap();
+    common::park_override(&mut config);
     let broker = hpmq_examples::broker::Broker::start_with(config, saved, None)
         .await
         .unwrap();

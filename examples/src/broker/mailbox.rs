@@ -104,6 +104,12 @@ impl Mailbox {
         self.waker.register(waker);
     }
 
+    /// Whether a command or a delivery is waiting to be taken.
+    pub fn has_pending(&self) -> bool {
+        let q = lock(&self.queues);
+        !q.control.is_empty() || !q.deliveries.is_empty()
+    }
+
     /// The next delivery.
     pub fn try_recv_delivery(&self) -> Option<Delivery> {
         self.pop_delivery(&mut lock(&self.queues))

@@ -22,6 +22,7 @@ pub mod config;
 mod connection;
 pub mod functions;
 mod mailbox;
+mod park;
 pub mod persistence;
 mod session;
 pub mod sys;
@@ -126,6 +127,8 @@ pub(crate) struct Shared {
     started: Instant,
     tasks: TaskTracker,
     shutdown: Notify,
+    /// Where idle sessions wait without a task (`None` when `[limits] park_after_ms` is 0).
+    lot: Option<Arc<park::Lot<session::Parked>>>,
 }
 
 impl Shared {
@@ -212,6 +215,12 @@ impl Broker {
         let local_addr = listener
             .local_addr()
             .map_err(|source| BrokerError::Bind { address, source })?;
+        let lot = match config.limits.park_after_ms {
+            0 => None,
+            _ => park::Lot::start()
+                .inspect_err(|error| tracing::warn!(%error, "no parking lot; idle sessions keep their tasks"))
+                .ok(),
+        };
         let shared = Arc::new(Shared {
             server_config: config.server_config(),
             users: auth::Users::new(&config.auth),
@@ -229,6 +238,7 @@ impl Broker {
             started: Instant::now(),
             tasks: TaskTracker::new(),
             shutdown: Notify::new(),
+            lot,
             config,
         });
         let now = Instant::now();
@@ -329,6 +339,10 @@ impl BrokerHandle {
         self.sys.abort();
         self.autosave.abort();
         self.shared.shutdown.notify_waiters();
+        // Every parked session gets its task back, to take the commands below.
+        if let Some(lot) = &self.shared.lot {
+            lot.close();
+        }
         let handles = || -> Vec<_> {
             lock(&self.shared.sessions)
                 .values()
@@ -397,9 +411,11 @@ fn sys_snapshot(shared: &Shared) -> sys::SysSnapshot {
     let retained = shared.retained.read().map_or(0, |r| r.len() as u64);
     let subscriptions = shared.router.read().map_or(0, |r| r.subscription_count() as u64);
     let sessions = shared.sessions.lock().map_or(0, |s| s.len() as u64);
-    shared
+    let mut snapshot = shared
         .stats
-        .snapshot(shared.started.elapsed(), sessions, retained, subscriptions)
+        .snapshot(shared.started.elapsed(), sessions, retained, subscriptions);
+    snapshot.sessions_parked = shared.lot.as_ref().map_or(0, |lot| lot.len() as u64);
+    snapshot
 }
 
 /// Publishes the `$SYS/broker/...` topics as retained messages every `[sys] interval_secs`.

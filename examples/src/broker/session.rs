@@ -20,6 +20,7 @@ use tokio_util::codec::{Encoder, Framed};
 
 use super::auth::{Action, ClientInfo};
 use super::mailbox::{Mailbox, TrySendError};
+use super::park::{Refused, Unpark};
 use super::sys::Stats;
 use super::{ClientRef, SessionHandle, Shared, lock};
 
@@ -52,6 +53,9 @@ pub(crate) enum Control {
     /// The autosave wants the session's state: `None` when it does not outlive its connection.
     Snapshot(oneshot::Sender<Option<SessionSnapshot>>),
 }
+
+/// A connection as the session task drives it (boxed in the task, so a parked task does not keep its room).
+type Conn = Framed<TcpStream, MqttCodec>;
 
 /// A connection whose CONNECT has been read and authenticated.
 pub(crate) struct Attach {
@@ -236,6 +240,8 @@ fn register(
         session,
         conn: None,
         timer: None,
+        active_at: Instant::now(),
+        park_check: None,
         shrunk_at: None,
         assigned: None,
         routing: None,
@@ -297,7 +303,7 @@ fn frame(item: Option<Result<Packet, mqtt_codec::Error>>) -> Frame {
 /// read buffer: when a read finds no data and no partial packet, the buffer is given back and the task waits
 /// for readability without one (an idle connection would otherwise keep most of its memory in it); the next
 /// data gets a fresh buffer.
-fn poll_frame(conn: &mut Option<Framed<TcpStream, MqttCodec>>, cx: &mut Context<'_>) -> Poll<Frame> {
+fn poll_frame(conn: &mut Option<Box<Conn>>, cx: &mut Context<'_>) -> Poll<Frame> {
     let Some(framed) = conn else {
         return Poll::Pending;
     };
@@ -345,6 +351,17 @@ enum Wake {
     Frame(Frame),
     Delivery(Delivery),
     Timeout,
+    /// Nothing happened for `[limits] park_after_ms`: hand the session to the parking lot.
+    Park,
+}
+
+/// The earlier of two optional instants.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
 }
 
 struct SessionTask {
@@ -354,9 +371,14 @@ struct SessionTask {
     /// Who the session belongs to, from its latest CONNECT (the context for functions and the ACL).
     info: ClientInfo,
     session: ServerSession,
-    conn: Option<Framed<TcpStream, MqttCodec>>,
-    /// Keep-alive, will-delay and expiry deadlines while waiting, the write timeout while writing.
+    conn: Option<Box<Conn>>,
+    /// Keep-alive, will-delay, expiry and park-check deadlines while waiting, the write timeout while writing.
     timer: Option<Pin<Box<Sleep>>>,
+    /// When the task last woke for something other than its timer (the idle time that parks counts from here).
+    active_at: Instant,
+    /// When the task next looks whether it has been idle long enough to park (moved only when it looks, so
+    /// a busy session does not move its timer on every wake-up).
+    park_check: Option<Instant>,
     /// When the session's queues were last shrunk (`None`: at the next wait).
     shrunk_at: Option<Instant>,
     /// The client id the broker assigned to the pending CONNECT, for its CONNACK.
@@ -395,13 +417,25 @@ impl SessionTask {
                 Err(attach) => handoff = Some(attach),
             }
         }
+        self.serve(guard, handoff).await;
+    }
+
+    /// The session's life from its start, or from its resumption out of the parking lot, to its end: waits
+    /// for the next thing to do and does it. Returns early when the session is handed to the parking lot
+    /// (whose resumption calls this again).
+    async fn serve(mut self: Box<Self>, mut guard: Option<ConnectionGuard>, mut handoff: Option<Box<Attach>>) {
+        // A resumed session whose socket could not be taken back reports the lost connection here.
+        self.drive().await;
         self.me
             .tx
             .set_online(self.conn.is_some() && self.session.is_connected());
         let mut shutting_down = false;
         while handoff.is_none() && !self.session.is_ended() {
             // The only await while idle: small, so an idle connection's task is small.
-            let wake = std::future::poll_fn(|cx| self.poll_wake(cx)).await;
+            let wake = std::future::poll_fn(|cx| self.poll_wake(cx, !shutting_down)).await;
+            if !matches!(wake, Wake::Timeout | Wake::Park) {
+                self.active_at = Instant::now();
+            }
             match wake {
                 Wake::Control(command) => match command {
                     Control::Attach(attach) if shutting_down => {
@@ -447,6 +481,13 @@ impl SessionTask {
                     }
                 }
                 Wake::Timeout => self.session.handle_timeout(Instant::now()),
+                Wake::Park => match self.park(guard) {
+                    Ok(()) => return,
+                    Err((task, kept)) => {
+                        self = task;
+                        guard = kept;
+                    }
+                },
             }
             self.drive().await;
             // Before the connection count drops, so whoever sees the client gone also sees it offline.
@@ -470,8 +511,9 @@ impl SessionTask {
     }
 
     /// Waits for the next thing to do, in this order: a control command, a frame from the connection, a
-    /// delivery, the session's next deadline.
-    fn poll_wake(&mut self, cx: &mut Context<'_>) -> Poll<Wake> {
+    /// delivery, the session's next deadline; then, when `may_park`, whether it has been idle long enough to
+    /// park.
+    fn poll_wake(&mut self, cx: &mut Context<'_>, may_park: bool) -> Poll<Wake> {
         let mailbox = &self.me.tx;
         mailbox.register(cx.waker());
         if let Some(command) = mailbox.try_recv_control() {
@@ -483,13 +525,116 @@ impl SessionTask {
         if let Some(delivery) = self.me.tx.try_recv_delivery() {
             return Poll::Ready(Wake::Delivery(delivery));
         }
-        if let Some(at) = self.session.poll_timeout()
-            && arm(&mut self.timer, at).poll(cx).is_ready()
-        {
-            return Poll::Ready(Wake::Timeout);
+        let deadline = self.session.poll_timeout();
+        let park_after = self.park_after().filter(|_| may_park);
+        let mut park_at = park_after.map(|after| *self.park_check.get_or_insert(self.active_at + after));
+        while let Some(at) = earliest(deadline, park_at) {
+            if arm(&mut self.timer, at).poll(cx).is_pending() {
+                break;
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| d <= now) {
+                return Poll::Ready(Wake::Timeout);
+            }
+            // The park check came: park if idle long enough (and nothing half done), else look again later.
+            let Some(after) = park_after else { break };
+            let due = self.active_at + after;
+            if due <= now && self.parkable() {
+                self.park_check = None;
+                return Poll::Ready(Wake::Park);
+            }
+            let next = if due > now { due } else { now + after };
+            self.park_check = Some(next);
+            park_at = Some(next);
         }
         self.shrink_when_quiet();
         Poll::Pending
+    }
+
+    /// `[limits] park_after_ms`, when the broker parks idle sessions.
+    fn park_after(&self) -> Option<std::time::Duration> {
+        let ms = self.shared.config.limits.park_after_ms;
+        (ms > 0 && self.shared.lot.is_some()).then(|| std::time::Duration::from_millis(ms))
+    }
+
+    /// Whether the session can wait in the parking lot: nothing half read or unwritten on its connection and
+    /// nothing left to hand on.
+    fn parkable(&self) -> bool {
+        self.orphans.is_empty()
+            && !self.close_conn
+            && !self.session.is_ended()
+            && self
+                .conn
+                .as_ref()
+                .is_none_or(|c| c.read_buffer().is_empty() && c.write_buffer().is_empty())
+    }
+
+    /// Hands the session to the parking lot: the task ends; the socket (when connected), the session's next
+    /// deadline and its mailbox wake it again (see `park`). Gives the session back when the lot does not take
+    /// it (closed, or the socket cannot be watched), with the connection as it was or reported lost.
+    fn park(mut self: Box<Self>, guard: Option<ConnectionGuard>) -> Result<(), (Box<Self>, Option<ConnectionGuard>)> {
+        let Some(lot) = self.shared.lot.clone().filter(|lot| lot.is_open()) else {
+            return Err((self, guard));
+        };
+        let (socket, codec) = match self.conn.take() {
+            Some(conn) => {
+                let parts = conn.into_parts();
+                match parts.io.into_std() {
+                    Ok(socket) => (Some(socket), Some(parts.codec)),
+                    Err(error) => {
+                        tracing::debug!(%error, client_id = &*self.client_id, "socket not parked; connection closed");
+                        self.session.connection_lost(Instant::now());
+                        return Err((self, guard));
+                    }
+                }
+            }
+            None => (None, None),
+        };
+        // A parked session keeps only its state: no timer, no routing buffer, no spare queue room.
+        self.timer = None;
+        self.routing = None;
+        self.park_check = None;
+        self.shrunk_at = None;
+        self.session.shrink_to_fit();
+        let deadline = self.session.poll_timeout();
+        let mailbox = Arc::clone(&self.me.tx);
+        let parked = Parked {
+            task: self,
+            guard,
+            codec,
+        };
+        match lot.park(parked, socket, deadline) {
+            Ok(ticket) => {
+                // Registered before looking, so a message sent in between wakes the parked session.
+                mailbox.register(&lot.waker(ticket));
+                if mailbox.has_pending() {
+                    lot.unpark(ticket);
+                }
+                Ok(())
+            }
+            Err(Refused { item, socket }) => {
+                let Parked { mut task, guard, codec } = item;
+                if let (Some(socket), Some(codec)) = (socket, codec) {
+                    task.reconnect(socket, codec);
+                }
+                Err((task, guard))
+            }
+        }
+    }
+
+    /// Takes a parked socket back into the runtime; a socket the runtime refuses is a lost connection.
+    fn reconnect(&mut self, socket: std::net::TcpStream, codec: MqttCodec) {
+        match TcpStream::from_std(socket) {
+            Ok(io) => {
+                let mut conn = Framed::from_parts(tokio_util::codec::FramedParts::new::<Packet>(io, codec));
+                conn.set_backpressure_boundary(WRITE_BUFFER);
+                self.conn = Some(Box::new(conn));
+            }
+            Err(error) => {
+                tracing::debug!(%error, client_id = &*self.client_id, "parked socket not resumed; connection closed");
+                self.session.connection_lost(Instant::now());
+            }
+        }
     }
 
     /// Gives back the session's queue storage on the way to a wait, at most once per [`SHRINK_EVERY`] (and at
@@ -535,7 +680,7 @@ impl SessionTask {
         } = attach;
         self.info = client;
         self.assigned = assigned;
-        self.conn = Some(framed);
+        self.conn = Some(Box::new(framed));
         self.shrunk_at = None;
         if let Err(error) = self.session.handle_packet(now, Packet::Connect(connect)) {
             tracing::debug!(%error, client_id = &*self.client_id, "CONNECT refused");
@@ -1045,5 +1190,24 @@ impl SessionTask {
                 super::connection::attach_to(&self.shared, &mut registry, Arc::clone(&self.client_id), attach);
             }
         }
+    }
+}
+
+/// A session waiting in the parking lot, with its connection's codec and its place in the connection count.
+pub(crate) struct Parked {
+    task: Box<SessionTask>,
+    guard: Option<ConnectionGuard>,
+    codec: Option<MqttCodec>,
+}
+
+impl Unpark for Parked {
+    fn resume(self, socket: Option<std::net::TcpStream>) {
+        let Parked { mut task, guard, codec } = self;
+        if let (Some(socket), Some(codec)) = (socket, codec) {
+            task.reconnect(socket, codec);
+        }
+        task.active_at = Instant::now();
+        let shared = Arc::clone(&task.shared);
+        shared.tasks.spawn(task.serve(guard, None));
     }
 }

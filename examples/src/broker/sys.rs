@@ -29,6 +29,8 @@ pub struct SysSnapshot {
     pub clients_connected: u64,
     /// Sessions, connected or not.
     pub sessions: u64,
+    /// Sessions waiting in the parking lot (idle for `[limits] park_after_ms`, without a task).
+    pub sessions_parked: u64,
     /// PUBLISH packets received.
     pub messages_received: u64,
     /// PUBLISH packets sent.
@@ -58,6 +60,7 @@ impl Stats {
             uptime,
             clients_connected: get(&self.clients_connected),
             sessions,
+            sessions_parked: 0,
             messages_received: get(&self.messages_received),
             messages_sent: get(&self.messages_sent),
             messages_dropped: get(&self.messages_dropped),
@@ -80,6 +83,7 @@ impl SysSnapshot {
             ("$SYS/broker/uptime", format!("{} seconds", self.uptime.as_secs())),
             ("$SYS/broker/clients/connected", self.clients_connected.to_string()),
             ("$SYS/broker/clients/total", self.sessions.to_string()),
+            ("$SYS/broker/clients/parked", self.sessions_parked.to_string()),
             ("$SYS/broker/messages/received", self.messages_received.to_string()),
             ("$SYS/broker/messages/sent", self.messages_sent.to_string()),
             ("$SYS/broker/messages/dropped", self.messages_dropped.to_string()),

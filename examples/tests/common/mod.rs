@@ -22,11 +22,25 @@ use tokio::process::{Child, ChildStdout, Command};
 /// How long any single expected event may take on a loaded CI machine.
 pub const WAIT: Duration = Duration::from_secs(15);
 
-/// Starts a broker from `toml` (the listener is forced to `127.0.0.1:0`).
+/// Starts a broker from `toml` (the listener is forced to `127.0.0.1:0`; see [`park_override`]).
 pub async fn start(toml: &str) -> BrokerHandle {
     let text = format!("[listener]\naddress = \"127.0.0.1:0\"\n{toml}");
-    let config = Config::from_toml_str(&text).unwrap_or_else(|e| panic!("config: {e}\n{text}"));
+    let mut config = Config::from_toml_str(&text).unwrap_or_else(|e| panic!("config: {e}\n{text}"));
+    park_override(&mut config);
     Broker::start(config).await.expect("broker starts")
+}
+
+/// With `HPMQ_TEST_PARK_AFTER_MS` set, every broker a test starts parks its sessions after that many
+/// milliseconds of idleness instead of the configured time: `scripts/test` runs the integration tests a
+/// second time with 1 ms, so that every scenario also passes with sessions parked and resumed between
+/// (nearly) every step.
+pub fn park_override(config: &mut Config) {
+    if let Some(ms) = std::env::var("HPMQ_TEST_PARK_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.limits.park_after_ms = ms;
+    }
 }
 
 /// A broker with the default configuration.

@@ -79,6 +79,17 @@ pub fn publish(level: u8, topic: &str, qos: u8, id: u16, props: &[u8], payload: 
     packet(0x30 | (qos << 1), &body)
 }
 
+/// SUBSCRIBE (packet id `id`) to one `filter` with maximum QoS `qos`, no v5 properties.
+pub fn subscribe(level: u8, id: u16, filter: &str, qos: u8) -> Vec<u8> {
+    let mut body = id.to_be_bytes().to_vec();
+    if level == 5 {
+        body.push(0);
+    }
+    string(filter, &mut body);
+    body.push(qos);
+    packet(0x82, &body)
+}
+
 /// PUBREL for `id` (reason Success, so the short form).
 pub fn pubrel(id: u16) -> Vec<u8> {
     packet(0x62, &id.to_be_bytes())
