@@ -73,7 +73,16 @@ fn main() -> ExitCode {
     if let Some(addr) = listen {
         config.listener.address = addr;
     }
-    let runtime = match tokio::runtime::Runtime::new() {
+    // The blocking pool runs password checks (argon2, CPU-bound by design), module loads and state-file
+    // writes: more threads than cores do not make them faster. tokio's default (up to 512) grew to ~100
+    // threads in a burst of 10,000 CONNECTs, whose stacks and malloc arenas stayed resident (about 0.7 KB
+    // per connection of the burst in scripts/loadtest.py's idle row).
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads((2 * cores).max(4))
+        .build();
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("hpmq-broker: cannot start tokio: {e}");

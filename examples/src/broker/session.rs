@@ -197,16 +197,38 @@ impl Routing {
     }
 }
 
-/// Starts a session task and registers it under `client_id`; the caller holds the registry lock.
-pub(crate) fn spawn(
+/// A session registered under its client id with its first connection, not yet running.
+pub(crate) struct Starting {
+    task: Box<SessionTask>,
+    first: Box<Attach>,
+}
+
+impl Starting {
+    /// Runs the session (in the caller's task) until it ends or parks.
+    pub async fn run(self) {
+        self.task.run(Some(self.first)).await;
+    }
+
+    /// Runs the session in a task of its own.
+    pub fn spawn(self) {
+        let shared = Arc::clone(&self.task.shared);
+        shared.tasks.spawn(self.run());
+    }
+}
+
+/// Registers a new session under `client_id` for the connection `first`; the caller holds the registry lock
+/// and then runs it.
+pub(crate) fn start(
     shared: &Arc<Shared>,
     registry: &mut HashMap<Arc<str>, SessionHandle>,
     client_id: Arc<str>,
     session: ServerSession,
-    first: Option<Box<Attach>>,
-) {
-    let task = register(shared, registry, client_id, session);
-    shared.tasks.spawn(task.run(first));
+    first: Box<Attach>,
+) -> Starting {
+    Starting {
+        task: register(shared, registry, client_id, session),
+        first,
+    }
 }
 
 /// Registers a session under `client_id` and routes its subscriptions, without starting its task.
@@ -528,6 +550,14 @@ impl SessionTask {
         let deadline = self.session.poll_timeout();
         let park_after = self.park_after().filter(|_| may_park);
         let mut park_at = park_after.map(|after| *self.park_check.get_or_insert(self.active_at + after));
+        if let Some(at) = park_at {
+            // A check already due (a new connection's first wait) needs no timer.
+            let now = Instant::now();
+            if at <= now && deadline.is_none_or(|d| d > now) && self.parkable() {
+                self.park_check = None;
+                return Poll::Ready(Wake::Park);
+            }
+        }
         while let Some(at) = earliest(deadline, park_at) {
             if arm(&mut self.timer, at).poll(cx).is_pending() {
                 break;
@@ -682,6 +712,13 @@ impl SessionTask {
         self.assigned = assigned;
         self.conn = Some(Box::new(framed));
         self.shrunk_at = None;
+        // A new connection counts as idle from before its CONNECT: it parks as soon as its CONNACK is written
+        // and nothing else is waiting (most devices connect, subscribe and then wait), so a burst of
+        // connections never holds a task each, and the memory of the tasks it ends is reused by the next.
+        if let Some(after) = self.park_after() {
+            self.active_at = now.checked_sub(after).unwrap_or(now);
+            self.park_check = None;
+        }
         if let Err(error) = self.session.handle_packet(now, Packet::Connect(connect)) {
             tracing::debug!(%error, client_id = &*self.client_id, "CONNECT refused");
         }
@@ -1182,12 +1219,19 @@ impl SessionTask {
             Stats::add(&self.shared.stats.messages_dropped, self.orphans.len() as u64);
         }
         self.me.tx.close_control();
-        if let Some(attach) = handoff {
-            super::connection::attach_to(&self.shared, &mut registry, Arc::clone(&self.client_id), attach);
+        let mut attach = |attach| {
+            if let Some(starting) =
+                super::connection::attach_to(&self.shared, &mut registry, Arc::clone(&self.client_id), attach)
+            {
+                starting.spawn();
+            }
+        };
+        if let Some(first) = handoff {
+            attach(first);
         }
         while let Some(command) = self.me.tx.try_recv_control() {
-            if let (Control::Attach(attach), false) = (command, shutting_down) {
-                super::connection::attach_to(&self.shared, &mut registry, Arc::clone(&self.client_id), attach);
+            if let (Control::Attach(first), false) = (command, shutting_down) {
+                attach(first);
             }
         }
     }
