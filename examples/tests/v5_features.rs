@@ -872,10 +872,13 @@ async fn sys_topics_update() {
     let (mut late, _) = Client::connect(options(addr, &unique("late"))).await;
     late.sub("$SYS/broker/#", QoS::AtMostOnce).await;
     let mut topics = BTreeSet::new();
-    while topics.len() < 11 {
+    while topics.len() < 12 {
         let p = late.next_publish().await;
-        assert!(p.retain, "$SYS topics are retained");
-        topics.insert(String::from_utf8(p.topic.to_vec()).unwrap());
+        // A live update of the next tick (retain 0 for an existing subscription [MQTT-3.3.1-9]) may come
+        // between the retained ones.
+        if p.retain {
+            topics.insert(String::from_utf8(p.topic.to_vec()).unwrap());
+        }
     }
     assert!(topics.contains("$SYS/broker/clients/connected"), "{topics:?}");
     // `#` alone does not see them.
