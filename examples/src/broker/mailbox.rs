@@ -3,18 +3,24 @@
 //!
 //! It replaces a tokio unbounded channel (control) and a bounded one (deliveries): each of those allocates
 //! its shared state and a first block of 32 slots when it is created, about 2.4 KiB per session together,
-//! which every idle connection paid for nothing. Here an idle session costs the few words below; a queue
-//! grows on its first message and is given back once it drains after a burst.
+//! which every idle connection paid for nothing. Here an idle session costs the few words below; the queues
+//! are made on the first message, a queue that grew in a burst is given back once it drains, and a session
+//! that parks gives back its (empty) queues.
+//!
+//! A session task is woken through its registered waker. A parked session has no task: its mailbox holds
+//! its parking-lot ticket instead, and the first command or delivery resumes it (no waker is allocated for
+//! a parked session).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
 use futures_util::task::AtomicWaker;
 
-use super::lock;
+use super::park::Ticket;
 use super::session::{Control, Delivery};
+use super::{ParkingLot, lock};
 
 /// Queue capacity kept after a drain; a larger queue (a burst of deliveries) is given back once empty.
 const KEEP_CAPACITY: usize = 64;
@@ -30,30 +36,43 @@ pub(crate) enum TrySendError<T> {
 
 /// The receiving end is a session task; every other task holds the same `Arc<Mailbox>` to send.
 pub(crate) struct Mailbox {
-    /// Most deliveries queued at once.
-    capacity: usize,
     queues: Mutex<Queues>,
     /// The session task, woken when something arrives.
     waker: AtomicWaker,
+    /// Where the session waits when it parks (`None`: the broker does not park sessions).
+    lot: Option<Arc<ParkingLot>>,
+    /// Most deliveries queued at once.
+    capacity: u32,
     /// Whether the session has a connected client now; share groups prefer members that do.
     online: AtomicBool,
 }
 
 #[derive(Default)]
 struct Queues {
-    control: VecDeque<Control>,
-    deliveries: VecDeque<Delivery>,
+    /// Made on the first message; given back when the session parks.
+    lists: Option<Box<Lists>>,
     control_closed: bool,
     deliveries_closed: bool,
+    /// The session is parked under this ticket: the next command or delivery resumes it. (It may be stale,
+    /// when something else resumed the session: resuming a stale ticket does nothing.)
+    parked: Option<Ticket>,
+}
+
+#[derive(Default)]
+struct Lists {
+    control: VecDeque<Control>,
+    deliveries: VecDeque<Delivery>,
 }
 
 impl Mailbox {
-    /// An empty mailbox holding at most `capacity` deliveries (at least one).
-    pub fn new(capacity: usize) -> Self {
+    /// An empty mailbox holding at most `capacity` deliveries (at least one), for a session that parks in
+    /// `lot` (if any).
+    pub fn new(capacity: usize, lot: Option<Arc<ParkingLot>>) -> Self {
         Mailbox {
-            capacity: capacity.max(1),
+            capacity: u32::try_from(capacity).unwrap_or(u32::MAX).max(1),
             queues: Mutex::new(Queues::default()),
             waker: AtomicWaker::new(),
+            lot,
             online: AtomicBool::new(false),
         }
     }
@@ -70,32 +89,68 @@ impl Mailbox {
 
     /// Queues a control command; gives it back when the session task no longer takes commands.
     pub fn send(&self, command: Control) -> Result<(), Control> {
-        {
+        let parked = {
             let mut q = lock(&self.queues);
             if q.control_closed {
                 return Err(command);
             }
-            q.control.push_back(command);
-        }
-        self.waker.wake();
+            q.lists.get_or_insert_default().control.push_back(command);
+            q.parked.take()
+        };
+        self.notify(parked);
         Ok(())
     }
 
     /// Queues a delivery unless the queue is full or closed. Never waits: a publisher does not wait for a
     /// slow subscriber.
     pub fn try_send(&self, delivery: Delivery) -> Result<(), TrySendError<Delivery>> {
-        {
+        let parked = {
             let mut q = lock(&self.queues);
             if q.deliveries_closed {
                 return Err(TrySendError::Closed(delivery));
             }
-            if q.deliveries.len() >= self.capacity {
+            let deliveries = &mut q.lists.get_or_insert_default().deliveries;
+            if deliveries.len() >= self.capacity as usize {
                 return Err(TrySendError::Full(delivery));
             }
-            q.deliveries.push_back(delivery);
+            deliveries.push_back(delivery);
+            q.parked.take()
+        };
+        self.notify(parked);
+        Ok(())
+    }
+
+    /// Resumes the parked session, or wakes its task. (Both when the ticket is stale: a session resumed by
+    /// something else has a task whose waker is registered.)
+    fn notify(&self, parked: Option<Ticket>) {
+        if let (Some(ticket), Some(lot)) = (parked, &self.lot)
+            && lot.unpark(ticket)
+        {
+            return;
         }
         self.waker.wake();
-        Ok(())
+    }
+
+    /// Drops the registered waker: the session task is about to end by parking, and its waker would keep
+    /// the task's memory alive while the session is parked. Called *before* the session is handed to the
+    /// lot: once it is there it may be resumed at any moment, and the new task's waker must stay.
+    pub fn unregister(&self) {
+        drop(self.waker.take());
+    }
+
+    /// Records that the session is parked under `ticket` and gives back the empty queues. `false` (nothing
+    /// recorded) when a command or delivery is already waiting: the caller resumes the session at once.
+    pub fn park(&self, ticket: Ticket) -> bool {
+        let mut q = lock(&self.queues);
+        if q.lists
+            .as_ref()
+            .is_some_and(|l| !l.control.is_empty() || !l.deliveries.is_empty())
+        {
+            return false;
+        }
+        q.lists = None;
+        q.parked = Some(ticket);
+        true
     }
 
     /// Wakes the task behind `waker` on the next command or delivery. A task registers before it looks
@@ -104,21 +159,16 @@ impl Mailbox {
         self.waker.register(waker);
     }
 
-    /// Whether a command or a delivery is waiting to be taken.
-    pub fn has_pending(&self) -> bool {
-        let q = lock(&self.queues);
-        !q.control.is_empty() || !q.deliveries.is_empty()
-    }
-
     /// The next delivery.
     pub fn try_recv_delivery(&self) -> Option<Delivery> {
         self.pop_delivery(&mut lock(&self.queues))
     }
 
     fn pop_delivery(&self, q: &mut Queues) -> Option<Delivery> {
-        let delivery = q.deliveries.pop_front()?;
-        if q.deliveries.is_empty() {
-            release(&mut q.deliveries);
+        let deliveries = &mut q.lists.as_mut()?.deliveries;
+        let delivery = deliveries.pop_front()?;
+        if deliveries.is_empty() {
+            release(deliveries);
         }
         Some(delivery)
     }
@@ -136,9 +186,10 @@ impl Mailbox {
     /// The next command.
     pub fn try_recv_control(&self) -> Option<Control> {
         let mut q = lock(&self.queues);
-        let command = q.control.pop_front()?;
-        if q.control.is_empty() {
-            release(&mut q.control);
+        let control = &mut q.lists.as_mut()?.control;
+        let command = control.pop_front()?;
+        if control.is_empty() {
+            release(control);
         }
         Some(command)
     }
@@ -161,7 +212,6 @@ fn release<T>(queue: &mut VecDeque<T>) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::Wake;
 
@@ -177,7 +227,7 @@ mod tests {
 
     #[test]
     fn deliveries_are_bounded_and_come_back_when_full() {
-        let m = Mailbox::new(2);
+        let m = Mailbox::new(2, None);
         assert!(m.try_send(Delivery::on("a")).is_ok());
         assert!(m.try_send(Delivery::on("b")).is_ok());
         match m.try_send(Delivery::on("c")) {
@@ -202,7 +252,7 @@ mod tests {
 
     #[test]
     fn closing_refuses_new_items_and_keeps_queued_ones() {
-        let m = Mailbox::new(8);
+        let m = Mailbox::new(8, None);
         assert!(m.try_send(Delivery::on("queued")).is_ok());
         assert!(m.send(Control::Stop).is_ok());
         m.close_deliveries();
@@ -220,7 +270,7 @@ mod tests {
 
     #[test]
     fn a_registered_task_is_woken_by_each_kind_of_message() {
-        let m = Mailbox::new(8);
+        let m = Mailbox::new(8, None);
         let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
         let waker = Waker::from(Arc::clone(&counter));
         m.register(&waker);
@@ -236,8 +286,8 @@ mod tests {
 
     #[test]
     fn an_idle_mailbox_holds_no_queue_storage_and_a_drained_burst_is_given_back() {
-        let m = Mailbox::new(1000);
-        let capacity = |m: &Mailbox| lock(&m.queues).deliveries.capacity();
+        let m = Mailbox::new(1000, None);
+        let capacity = |m: &Mailbox| lock(&m.queues).lists.as_ref().map_or(0, |l| l.deliveries.capacity());
         assert_eq!(capacity(&m), 0);
         for _ in 0..500 {
             assert!(m.try_send(Delivery::on("burst")).is_ok());

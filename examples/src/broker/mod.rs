@@ -99,6 +99,9 @@ fn share_strategy() -> ShareStrategy {
     Available::new(RoundRobin, |client: &ClientRef| client.tx.is_online())
 }
 
+/// Where this broker's idle sessions wait.
+pub(crate) type ParkingLot = park::Lot<session::Parked>;
+
 /// How the registry reaches a session task.
 pub(crate) struct SessionHandle {
     key: u64,
@@ -128,7 +131,7 @@ pub(crate) struct Shared {
     tasks: TaskTracker,
     shutdown: Notify,
     /// Where idle sessions wait without a task (`None` when `[limits] park_after_ms` is 0).
-    lot: Option<Arc<park::Lot<session::Parked>>>,
+    lot: Option<Arc<ParkingLot>>,
 }
 
 impl Shared {

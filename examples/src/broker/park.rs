@@ -4,12 +4,13 @@
 //! tokio's bookkeeping, ~640 B), the socket's registration with tokio's reactor (256 B), the session's timer.
 //! A session with nothing to do for `[limits] park_after_ms` hands itself to the lot instead: the lot keeps
 //! the session, puts its socket in one `epoll` instance of its own (the kernel holds that registration, the
-//! broker's heap does not), keeps the session's next deadline in one heap for all parked sessions, and
-//! watches the session's mailbox through a waker. The first of these to fire *unparks* the session: the lot
-//! gives it back its socket and it starts a task again ([`Unpark::resume`]).
+//! broker's heap does not) and keeps the session's next deadline in one heap for all parked sessions; the
+//! session's mailbox keeps its ticket. The first of socket, deadline and mailbox to fire *unparks* the
+//! session: the lot gives it back its socket and it starts a task again ([`Unpark::resume`]).
 //!
 //! One task serves the whole lot: it waits for the lot's `epoll` instance (registered with tokio's reactor as
-//! one file descriptor) and for the earliest deadline. Mailbox wakes unpark directly in the sender's task.
+//! one file descriptor) and for the earliest deadline. A command or delivery unparks directly in the sender's
+//! task.
 //! Every unpark path takes the entry out under the lot's lock, so a session is resumed once however many of
 //! its wake sources fire together; a stale wake (of an entry resumed since, or of a reused slot) finds a
 //! newer generation and does nothing.
@@ -20,7 +21,6 @@ use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
@@ -123,7 +123,7 @@ impl<T: Unpark> Lot<T> {
     }
 
     /// Parks `item`: it is resumed when `socket` becomes readable (or fails), when `deadline` comes, or when
-    /// the waker from [`Lot::waker`] for the returned ticket is woken, whichever is first. Refused when the
+    /// [`Lot::unpark`] is called with the returned ticket, whichever is first. Refused when the
     /// lot is closed or the socket cannot be watched.
     pub fn park(&self, item: T, socket: Option<TcpStream>, deadline: Option<Instant>) -> Result<Ticket, Refused<T>> {
         let mut slots = lock(&self.slots);
@@ -175,26 +175,18 @@ impl<T: Unpark> Lot<T> {
         Ok(ticket)
     }
 
-    /// A waker that resumes the entry `ticket` names (and does nothing once it was resumed).
-    pub fn waker(self: &Arc<Self>, ticket: Ticket) -> Waker {
-        Waker::from(Arc::new(TicketWaker {
-            lot: Arc::clone(self),
-            ticket,
-        }))
-    }
-
-    /// Resumes the entry `ticket` names, if it is still parked.
-    pub fn unpark(&self, ticket: Ticket) {
+    /// Resumes the entry `ticket` names, if it is still parked; `false` when it is not (resumed since).
+    pub fn unpark(&self, ticket: Ticket) -> bool {
         let taken = {
             let mut slots = lock(&self.slots);
             let Some(slot) = slots.slots.get_mut(ticket.slot as usize) else {
-                return;
+                return false;
             };
             if slot.generation != ticket.generation {
-                return;
+                return false;
             }
             let Some(entry) = slot.entry.take() else {
-                return;
+                return false;
             };
             slot.generation = slot.generation.wrapping_add(1);
             slots.free.push(ticket.slot);
@@ -202,6 +194,7 @@ impl<T: Unpark> Lot<T> {
             entry
         };
         self.resume(taken);
+        true
     }
 
     fn resume(&self, (item, socket): (T, Option<TcpStream>)) {
@@ -302,22 +295,6 @@ impl<T: Unpark> Lot<T> {
         }
         // Stopped: whatever is still parked (or parks in a race with the close) goes back to a task.
         self.close();
-    }
-}
-
-/// Wakes one parked entry.
-struct TicketWaker<T> {
-    lot: Arc<Lot<T>>,
-    ticket: Ticket,
-}
-
-impl<T: Unpark> Wake for TicketWaker<T> {
-    fn wake(self: Arc<Self>) {
-        self.lot.unpark(self.ticket);
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.lot.unpark(self.ticket);
     }
 }
 
@@ -444,7 +421,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_waker_resumes_once_and_a_stale_ticket_does_nothing() {
+    async fn a_ticket_resumes_once_and_a_stale_ticket_does_nothing() {
         let lot = Lot::start().unwrap();
         let (tx, rx) = mpsc::channel();
         let ticket = lot
@@ -458,18 +435,17 @@ mod tests {
             )
             .map_err(|_| "refused")
             .unwrap();
-        let waker = lot.waker(ticket);
-        waker.wake_by_ref();
-        waker.wake_by_ref();
+        assert!(lot.unpark(ticket));
+        assert!(!lot.unpark(ticket), "resumed once");
         assert_eq!(recv(&rx), ("woken", false));
-        // The slot is reused by a new entry; the old ticket's waker must not resume it.
+        // The slot is reused by a new entry; the old ticket must not resume it.
         let again = lot
             .park(Probe { name: "next", done: tx }, None, None)
             .map_err(|_| "refused")
             .unwrap();
         assert_eq!(again.slot, ticket.slot);
         assert_ne!(again.generation, ticket.generation);
-        waker.wake();
+        assert!(!lot.unpark(ticket));
         assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
         assert_eq!(lot.len(), 1);
     }
