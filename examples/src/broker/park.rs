@@ -31,6 +31,9 @@ use tokio::sync::Notify;
 
 use super::lock;
 
+/// Stale deadlines tolerated beyond twice the parked entries before the heap is swept.
+const STALE_SLACK: usize = 1024;
+
 /// What a parked session does when it is woken.
 pub(crate) trait Unpark: Send + 'static {
     /// Starts the session again with its socket (when it had one). Called in the runtime's context, never
@@ -170,6 +173,17 @@ impl<T: Unpark> Lot<T> {
             slots.deadlines.push(Reverse((at, ticket)));
             if earliest {
                 self.changed.notify_one();
+            }
+            // A session that parks and is woken again and again (a device publishing every few seconds)
+            // leaves one stale deadline per visit until its time comes (up to 1.5 keep-alives away): drop
+            // them once they outnumber the parked entries, so the heap stays in proportion to the lot.
+            if slots.deadlines.len() > 2 * slots.parked + STALE_SLACK {
+                let Slots { slots, deadlines, .. } = &mut *slots;
+                deadlines.retain(|Reverse((_, t))| {
+                    slots
+                        .get(t.slot as usize)
+                        .is_some_and(|s| s.generation == t.generation && s.entry.is_some())
+                });
             }
         }
         Ok(ticket)
@@ -481,6 +495,39 @@ mod tests {
         assert_eq!(got, vec![("s", true), ("t", false)]);
         assert!(lot.park(Probe { name: "u", done: tx }, None, None).is_err());
         assert_eq!(lot.len(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stale_deadlines_of_often_woken_entries_are_swept() {
+        let lot = Lot::start().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let far = Instant::now() + IDLE_TEST;
+        for _ in 0..10 * STALE_SLACK {
+            let ticket = lot
+                .park(
+                    Probe {
+                        name: "busy",
+                        done: tx.clone(),
+                    },
+                    None,
+                    Some(far),
+                )
+                .map_err(|_| "refused")
+                .unwrap();
+            assert!(lot.unpark(ticket));
+        }
+        assert_eq!(rx.try_iter().count(), 10 * STALE_SLACK);
+        let kept = lot
+            .park(Probe { name: "kept", done: tx }, None, Some(far))
+            .map_err(|_| "refused")
+            .unwrap();
+        let deadlines = lock(&lot.slots).deadlines.len();
+        assert!(
+            deadlines <= STALE_SLACK + 3,
+            "{deadlines} deadlines kept for 1 parked entry"
+        );
+        // The live one is still there.
+        assert!(lock(&lot.slots).deadlines.iter().any(|Reverse((_, t))| *t == kept));
     }
 
     const IDLE_TEST: Duration = Duration::from_secs(60);

@@ -406,8 +406,9 @@ struct SessionTask {
     park_check: Option<Instant>,
     /// When the session's queues were last shrunk (`None`: at the next wait).
     shrunk_at: Option<Instant>,
-    /// The client id the broker assigned to the pending CONNECT, for its CONNACK.
-    assigned: Option<ByteStr>,
+    /// The client id the broker assigned to the pending CONNECT, for its CONNACK (boxed: rare, and only
+    /// until that CONNACK, while every parked session would carry the room for it).
+    assigned: Option<Box<ByteStr>>,
     /// Created by the session's first publish: a session that only subscribes never needs its buffer.
     routing: Option<Box<Routing>>,
     /// Whether this session counts in `clients_connected`.
@@ -715,7 +716,7 @@ impl SessionTask {
             guard,
         } = attach;
         self.info = client;
-        self.assigned = assigned;
+        self.assigned = assigned.map(Box::new);
         self.conn = Some(Box::new(framed));
         self.shrunk_at = None;
         // A new connection counts as idle from before its CONNECT: it parks as soon as its CONNACK is written
@@ -921,7 +922,7 @@ impl SessionTask {
                     framed.codec_mut().set_peer_max_packet_size(max.get() as usize);
                 }
                 let accept = Accept {
-                    assigned_client_id: self.assigned.take(),
+                    assigned_client_id: self.assigned.take().map(|id| *id),
                     ..Accept::default()
                 };
                 if let Err(error) = self.session.accept(now, accept) {
