@@ -1,4 +1,4 @@
-//! A complete MQTT 3.1.1/5.0 broker: a tokio listener, one task per client *session* driving
+//! A complete MQTT 3.1.1/5.0 broker: a tokio listener, one task per busy client *session* driving
 //! [`mqtt_session::ServerSession`] over [`mqtt_codec::MqttCodec`], a shared [`mqtt_router::Router`] and
 //! retained store, and `hpmq-host` functions on the way in and out.
 //!
@@ -10,6 +10,10 @@
 //! - `session`: the task that owns one session for its whole life, connected or not. It reads packets,
 //!   routes publishes, answers subscribes (ACL, retained messages), delivers what the router sends it
 //!   (downstream functions first), queues while the client is away and runs the will and expiry timers.
+//! - `park`: the parking lot. A session idle for `[limits] park_after_ms` (and a new one as soon as its
+//!   CONNACK is written) ends its task and waits there: its socket in the lot's own epoll instance, its
+//!   next deadline in the lot's heap, its ticket in its mailbox. The first of them to fire starts a task
+//!   for it again. An idle connection so costs its session state, not a task and a reactor registration.
 //! - [`auth`], [`functions`], [`sys`]: the decisions and counters the session task consults.
 //! - [`persistence`]: the `[persistence]` state file (sessions and retained messages across restarts).
 //!
