@@ -251,7 +251,7 @@ fn register(
         },
     );
     // A restored session may expire before anyone connects: its orphans need its filters.
-    let shared_filters = shared_filters_of(session.subscriptions());
+    let share = share_state(session.subscriptions());
     let task = SessionTask {
         shared: Arc::clone(shared),
         me: ClientRef { key, tx },
@@ -272,9 +272,7 @@ fn register(
         routing: None,
         counted: false,
         close_conn: false,
-        shared_filters,
-        refresh_shared_filters: false,
-        orphans: Vec::new(),
+        share,
     };
     // Boxed: an async fn keeps its by-value arguments apart from its locals, so a by-value task would sit in
     // the per-connection future twice (about 1.5 KiB more per connection).
@@ -349,13 +347,32 @@ fn poll_frame(conn: &mut Option<Box<Conn>>, cx: &mut Context<'_>) -> Poll<Frame>
     }
 }
 
-/// The `$share/...` filters among `subscriptions`.
-fn shared_filters_of(subscriptions: &[mqtt_session::Subscription]) -> Vec<TopicFilter> {
-    subscriptions
+/// A session's shared subscriptions and the messages it could not deliver through them (v5 section 4.8.2).
+#[derive(Default)]
+struct ShareState {
+    /// The `$share/...` filters, kept here because the session forgets its subscriptions before it reports
+    /// the messages it could not deliver.
+    filters: Vec<TopicFilter>,
+    /// `filters` is to be re-read from the session once pending orphans are handled.
+    refresh: bool,
+    /// Messages the session ended (or a Clean Start discarded) without delivering, that came through one of
+    /// `filters`: they go to another member of the group.
+    orphans: Vec<Message>,
+}
+
+/// The share state for `subscriptions`: `None` without shared subscriptions.
+fn share_state(subscriptions: &[mqtt_session::Subscription]) -> Option<Box<ShareState>> {
+    let filters: Vec<TopicFilter> = subscriptions
         .iter()
         .filter(|s| s.filter.is_shared())
         .map(|s| s.filter.clone())
-        .collect()
+        .collect();
+    (!filters.is_empty()).then(|| {
+        Box::new(ShareState {
+            filters,
+            ..ShareState::default()
+        })
+    })
 }
 
 /// The session task's one timer, set to `at`: created on first use (a session with no keep-alive, will delay
@@ -415,14 +432,9 @@ struct SessionTask {
     counted: bool,
     /// The session reported `Closed`: drop the socket once pending packets are written.
     close_conn: bool,
-    /// The session's shared subscriptions (`$share/...` filters), kept here because the session forgets its
-    /// subscriptions before it reports the messages it could not deliver.
-    shared_filters: Vec<TopicFilter>,
-    /// `shared_filters` is to be re-read from the session once pending orphans are handled.
-    refresh_shared_filters: bool,
-    /// Messages the session ended (or a Clean Start discarded) without delivering, that came through one of
-    /// `shared_filters`: they go to another member of the group (v5 section 4.8.2).
-    orphans: Vec<Message>,
+    /// Shared subscriptions and their undelivered messages; boxed and absent for the many sessions without
+    /// shared subscriptions.
+    share: Option<Box<ShareState>>,
 }
 
 impl SessionTask {
@@ -594,7 +606,7 @@ impl SessionTask {
     /// Whether the session can wait in the parking lot: nothing half read or unwritten on its connection and
     /// nothing left to hand on.
     fn parkable(&self) -> bool {
-        self.orphans.is_empty()
+        self.share.as_ref().is_none_or(|s| s.orphans.is_empty())
             && !self.close_conn
             && !self.session.is_ended()
             && self
@@ -812,9 +824,8 @@ impl SessionTask {
             // the router by now, so the old ones no longer attract the orphans.
             self.reroute_orphans();
         }
-        if self.refresh_shared_filters && self.orphans.is_empty() {
-            self.refresh_shared_filters = false;
-            self.shared_filters = shared_filters_of(self.session.subscriptions());
+        if self.share.as_ref().is_some_and(|s| s.refresh && s.orphans.is_empty()) {
+            self.share = share_state(self.session.subscriptions());
         }
     }
 
@@ -939,7 +950,11 @@ impl SessionTask {
                 tracing::debug!(client_id = &*self.client_id, peer = ?self.info.peer_addr, "client connected");
                 // A clean start emptied the session's subscriptions; a resumed one keeps them.
                 self.sync_router();
-                self.refresh_shared_filters = true;
+                match &mut self.share {
+                    Some(share) => share.refresh = true,
+                    // No old shared subscriptions, so no orphans to wait for.
+                    None => self.share = share_state(self.session.subscriptions()),
+                }
             }
             Event::Publish { message, ack } => {
                 Stats::add(&self.shared.stats.messages_received, 1);
@@ -978,7 +993,9 @@ impl SessionTask {
                 for filter in &filters {
                     router.unsubscribe(&self.me, filter);
                 }
-                self.shared_filters.retain(|f| !filters.contains(f));
+                if let Some(share) = &mut self.share {
+                    share.filters.retain(|f| !filters.contains(f));
+                }
             }
             Event::Dropped {
                 message,
@@ -1056,8 +1073,11 @@ impl SessionTask {
                 reasons.push(error.reason_code());
                 continue;
             }
-            if wanted.filter.is_shared() && !self.shared_filters.contains(&wanted.filter) {
-                self.shared_filters.push(wanted.filter.clone());
+            if wanted.filter.is_shared() {
+                let share = self.share.get_or_insert_default();
+                if !share.filters.contains(&wanted.filter) {
+                    share.filters.push(wanted.filter.clone());
+                }
             }
             reasons.push(match options.qos {
                 QoS::AtMostOnce => ReasonCode::GRANTED_QOS0,
@@ -1098,8 +1118,10 @@ impl SessionTask {
     /// A message the session gave back undelivered because it ended: kept for another member of a share
     /// group when it came through a shared subscription, otherwise counted as dropped.
     fn orphan(&mut self, message: Message) {
-        if self.shared_filters.iter().any(|f| f.matches(&message.topic)) {
-            self.orphans.push(message);
+        if let Some(share) = &mut self.share
+            && share.filters.iter().any(|f| f.matches(&message.topic))
+        {
+            share.orphans.push(message);
         } else {
             Stats::add(&self.shared.stats.messages_dropped, 1);
             tracing::debug!(
@@ -1116,18 +1138,18 @@ impl SessionTask {
     /// that also matched a non-shared subscription of this session may so reach the group twice, which QoS 1
     /// allows; one no other member can take is counted as dropped.
     fn reroute_orphans(&mut self) {
-        if self.orphans.is_empty() {
+        let Some(share) = self.share.as_mut().filter(|s| !s.orphans.is_empty()) else {
             return;
-        }
-        let orphans = std::mem::take(&mut self.orphans);
+        };
+        let orphans = std::mem::take(&mut share.orphans);
+        let filters: &[TopicFilter] = self.share.as_ref().map_or(&[], |s| &s.filters);
         let router = self
             .shared
             .router
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for message in orphans {
-            let mut groups: Vec<&str> = self
-                .shared_filters
+            let mut groups: Vec<&str> = filters
                 .iter()
                 .filter(|f| f.matches(&message.topic))
                 .filter_map(|f| f.share_group())
@@ -1234,7 +1256,8 @@ impl SessionTask {
         if !shutting_down {
             self.reroute_orphans();
         } else {
-            Stats::add(&self.shared.stats.messages_dropped, self.orphans.len() as u64);
+            let orphans = self.share.as_ref().map_or(0, |s| s.orphans.len());
+            Stats::add(&self.shared.stats.messages_dropped, orphans as u64);
         }
         self.me.tx.close_control();
         let mut attach = |attach| {
