@@ -442,7 +442,7 @@ impl ClientSession {
             Packet::PubRel(rel) => self.flow.on_pubrel(rel.packet_id),
             Packet::PubComp(comp) => self.flow.on_pubcomp(now, comp.packet_id, &mut sink(&mut self.events)),
             Packet::SubAck(ack) => {
-                if self.flow.control_ids.remove(&ack.packet_id) {
+                if self.flow.control_ids.remove(&ack.packet_id).is_some() {
                     self.events.push_back(ClientEvent::SubAck {
                         packet_id: ack.packet_id,
                         reason_codes: ack.reason_codes,
@@ -450,7 +450,7 @@ impl ClientSession {
                 }
             }
             Packet::UnsubAck(ack) => {
-                if self.flow.control_ids.remove(&ack.packet_id) {
+                if self.flow.control_ids.remove(&ack.packet_id).is_some() {
                     self.events.push_back(ClientEvent::UnsubAck {
                         packet_id: ack.packet_id,
                         reason_codes: ack.reason_codes,

@@ -1,7 +1,6 @@
 //! The QoS machinery of one session on its current connection, shared by the server and client roles: turns
 //! messages into PUBLISH packets (ids, DUP, aliases, expiry, size limit) and acknowledgements into state changes.
 
-use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
@@ -12,6 +11,7 @@ use mqtt_codec::{Packet, PacketId, ProtocolVersion, PubAck, PubComp, PubRec, Pub
 use crate::inbound::{Inbound, OnPublish, Reply};
 use crate::outbound::{Next, Outbound, PubRecOutcome, Resend};
 use crate::packet_id_hash::IdSet;
+use crate::thin::ThinDeque;
 use crate::topic_alias::{AliasUse, OutboundAliases};
 use crate::{AckToken, DropReason, Error, Message, OverflowPolicy};
 
@@ -28,7 +28,7 @@ pub(crate) struct Flow {
     /// The peer's Maximum Packet Size; `None` when it set no limit.
     pub(crate) peer_max_packet: Option<NonZeroU32>,
     pub(crate) connected: bool,
-    pub(crate) transmit: VecDeque<Packet>,
+    pub(crate) transmit: ThinDeque<Packet>,
     pub(crate) max_queued: usize,
     pub(crate) overflow: OverflowPolicy,
     pub(crate) queue_qos0_offline: bool,
@@ -44,7 +44,7 @@ impl Flow {
             control_ids: IdSet::default(),
             peer_max_packet: None,
             connected: false,
-            transmit: VecDeque::new(),
+            transmit: ThinDeque::new(),
             max_queued,
             overflow,
             queue_qos0_offline,
@@ -96,13 +96,13 @@ impl Flow {
 
     fn allocate(&mut self) -> Option<PacketId> {
         let control = &self.control_ids;
-        self.outbound.allocate_id(&|id| control.contains(&id))
+        self.outbound.allocate_id(&|id| control.contains_key(&id))
     }
 
     /// Allocates an id for a SUBSCRIBE or UNSUBSCRIBE (client role).
     pub(crate) fn allocate_control_id(&mut self) -> Option<PacketId> {
         let id = self.allocate()?;
-        self.control_ids.insert(id);
+        self.control_ids.insert(id, ());
         Some(id)
     }
 
@@ -148,7 +148,7 @@ impl Flow {
         }
         while self.connected {
             let control = &self.control_ids;
-            let Some(next) = self.outbound.next(now, &|id| control.contains(&id)) else {
+            let Some(next) = self.outbound.next(now, &|id| control.contains_key(&id)) else {
                 break;
             };
             match next {

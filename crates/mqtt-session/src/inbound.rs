@@ -196,7 +196,7 @@ impl Inbound {
             }
             return None;
         }
-        let Entry::Occupied(mut slot) = self.qos2.entry(token.id) else {
+        let Some(Entry::Occupied(mut slot)) = self.qos2.as_mut().map(|m| m.entry(token.id)) else {
             return None;
         };
         if slot.get().delivery != token.delivery || slot.get().state != InboundQos2::Delivered {

@@ -99,6 +99,7 @@ mod packet_id_hash;
 mod persist;
 mod server;
 mod store;
+mod thin;
 mod topic_alias;
 
 pub use client::{ClientCloseReason, ClientConfig, ClientEvent, ClientSession};

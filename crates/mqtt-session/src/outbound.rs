@@ -1,13 +1,13 @@
 //! Outbound QoS machinery shared by both roles: packet id allocation, the in-flight table, flow control by the
 //! peer's Receive Maximum and the bounded queue of messages waiting for a slot or a connection.
 
-use std::collections::VecDeque;
 use std::collections::hash_map::Entry;
 use std::time::Instant;
 
 use mqtt_codec::{PacketId, QoS};
 
 use crate::packet_id_hash::IdMap;
+use crate::thin::ThinDeque;
 use crate::{DropReason, Message, OverflowPolicy};
 
 /// The state of one outbound QoS 1 or QoS 2 message that has been sent and not yet fully acknowledged.
@@ -67,7 +67,7 @@ pub(crate) enum PubRecOutcome {
 #[derive(Debug, Clone)]
 pub(crate) struct Outbound {
     inflight: IdMap<Slot>,
-    queue: VecDeque<Message>,
+    queue: ThinDeque<Message>,
     next_id: u16,
     next_seq: u64,
     /// QoS 1/2 messages sent on this connection and not yet acknowledged, counted against the peer's Receive
@@ -75,7 +75,7 @@ pub(crate) struct Outbound {
     outstanding: usize,
     /// In-flight messages of a resumed session still to be re-sent, in original order, once the peer's Receive
     /// Maximum leaves room (a client may come back with a smaller one).
-    unsent: VecDeque<PacketId>,
+    unsent: ThinDeque<PacketId>,
     /// The peer's Receive Maximum (65,535 when it sent none).
     pub(crate) receive_maximum: u16,
     /// Sum of [`queued_size`] over `queue`.
@@ -103,11 +103,11 @@ impl Default for Outbound {
     fn default() -> Self {
         Outbound {
             inflight: IdMap::default(),
-            queue: VecDeque::new(),
+            queue: ThinDeque::new(),
             next_id: 1,
             next_seq: 0,
             outstanding: 0,
-            unsent: VecDeque::new(),
+            unsent: ThinDeque::new(),
             receive_maximum: u16::MAX,
             queued_bytes: 0,
             max_queued_bytes: usize::MAX,
@@ -234,7 +234,7 @@ impl Outbound {
     /// Caps queued (never sent) messages at the peer's Maximum QoS and clears RETAIN when it has none (client
     /// role, [MQTT-3.2.2-11] [MQTT-3.2.2-14]); messages already in flight keep the QoS they were sent with.
     pub(crate) fn cap_queued(&mut self, max_qos: QoS, retain_available: bool) {
-        for m in &mut self.queue {
+        for m in self.queue.iter_mut() {
             m.qos = m.qos.min(max_qos);
             m.retain &= retain_available;
         }
@@ -242,16 +242,14 @@ impl Outbound {
 
     /// Removes every queued message that has expired [MQTT-3.3.2-5].
     pub(crate) fn prune_expired(&mut self, now: Instant, dropped: &mut impl FnMut(Message, DropReason)) {
-        let mut kept = VecDeque::with_capacity(self.queue.len());
-        for m in self.queue.drain(..) {
+        for m in self.queue.take() {
             if m.is_expired(now) {
                 self.queued_bytes = self.queued_bytes.saturating_sub(queued_size(&m));
                 dropped(m, DropReason::Expired);
             } else {
-                kept.push_back(m);
+                self.queue.push_back(m);
             }
         }
-        self.queue = kept;
     }
 
     /// Whether a QoS 1/2 message could be sent right now under the peer's Receive Maximum [MQTT-3.3.4-7].
@@ -326,7 +324,7 @@ impl Outbound {
 
     /// PUBREC received, `refused` when its reason code is 0x80 or above.
     pub(crate) fn on_pubrec(&mut self, id: PacketId, refused: bool) -> PubRecOutcome {
-        let Entry::Occupied(mut slot) = self.inflight.entry(id) else {
+        let Some(Entry::Occupied(mut slot)) = self.inflight.as_mut().map(|m| m.entry(id)) else {
             return PubRecOutcome::Unknown;
         };
         match slot.get().state {
@@ -431,7 +429,7 @@ impl Outbound {
                 InflightPublish::AwaitingPubComp => None,
             })
             .collect();
-        out.extend(self.queue.drain(..));
+        out.extend(self.queue.drain_all());
         self.clear();
         out
     }
@@ -464,7 +462,8 @@ impl Outbound {
             );
         }
         self.queued_bytes = queued.iter().map(queued_size).sum();
-        self.queue = queued.into();
+        self.queue = ThinDeque::new();
+        self.queue.extend(queued);
         self.next_id = next_id.max(1);
     }
 

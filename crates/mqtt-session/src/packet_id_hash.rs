@@ -4,10 +4,11 @@
 //! most 65,535 of them, so there is no flooding attack to defend against; Fibonacci hashing spreads the 16 bits
 //! over the high bits the hash table uses for its control bytes.
 
-use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use mqtt_codec::PacketId;
+
+use crate::thin::ThinMap;
 
 /// Fibonacci hashing of a `u16`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -29,7 +30,7 @@ impl Hasher for IdHasher {
     }
 }
 
-/// A map keyed by packet id.
-pub(crate) type IdMap<V> = HashMap<PacketId, V, BuildHasherDefault<IdHasher>>;
+/// A map keyed by packet id (one pointer while empty: most sessions have nothing in flight).
+pub(crate) type IdMap<V> = ThinMap<PacketId, V, BuildHasherDefault<IdHasher>>;
 /// A set of packet ids.
-pub(crate) type IdSet = HashSet<PacketId, BuildHasherDefault<IdHasher>>;
+pub(crate) type IdSet = IdMap<()>;

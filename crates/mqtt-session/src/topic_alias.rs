@@ -4,10 +4,12 @@
 //! connection get aliases 1..=maximum in order and keep them; later topics are sent in full. Hot topics are
 //! usually the first ones seen, and a fixed table never makes the peer rewrite a mapping it relies on.
 
-use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
 use std::num::NonZeroU16;
 
 use mqtt_codec::{ByteStr, TopicName};
+
+use crate::thin::ThinMap;
 
 /// How a PUBLISH names its topic on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,14 +27,14 @@ pub(crate) enum AliasUse {
 pub(crate) struct OutboundAliases {
     /// The peer's Topic Alias Maximum (0: it accepts none [MQTT-3.1.2-27]).
     maximum: u16,
-    assigned: HashMap<ByteStr, NonZeroU16>,
+    assigned: ThinMap<ByteStr, NonZeroU16, RandomState>,
 }
 
 impl OutboundAliases {
     /// A new connection: forget every alias [MQTT-3.3.2-7] and adopt the peer's maximum.
     pub(crate) fn reset(&mut self, maximum: u16) {
         self.maximum = maximum;
-        self.assigned = HashMap::new();
+        self.assigned = ThinMap::default();
     }
 
     /// Releases spare capacity.
