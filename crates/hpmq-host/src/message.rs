@@ -1,6 +1,7 @@
 //! The message and context types a broker fills in for each call.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use mqtt_codec::{ByteStr, QoS, TopicName};
@@ -36,8 +37,9 @@ impl Message {
 /// Who a message belongs to: the publishing client upstream, the receiving client downstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context {
-    /// The MQTT client identifier.
-    pub client_id: String,
+    /// The MQTT client identifier; shared (a broker keeps one copy per client for its registry, its session
+    /// and this context).
+    pub client_id: Arc<str>,
     /// The username from CONNECT.
     pub username: Option<String>,
     /// The client's address, if the transport has one.
@@ -48,7 +50,7 @@ pub struct Context {
 
 impl Context {
     /// A context for `client_id` speaking MQTT 5, with no username or address.
-    pub fn new(client_id: impl Into<String>) -> Self {
+    pub fn new(client_id: impl Into<Arc<str>>) -> Self {
         Context {
             client_id: client_id.into(),
             username: None,

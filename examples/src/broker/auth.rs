@@ -132,7 +132,7 @@ impl Acl {
             None => true,
             Some(pattern) => match pattern.strip_suffix('*') {
                 Some(prefix) => client.client_id.starts_with(prefix),
-                None => client.client_id == *pattern,
+                None => *client.client_id == **pattern,
             },
         };
         user_ok && id_ok

@@ -100,7 +100,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, stream: TcpStream, peer: SocketA
     }
     let client_id: Arc<str> = Arc::from(assigned.as_ref().unwrap_or(&connect.client_id).as_str());
     let client = ClientInfo {
-        client_id: client_id.to_string(),
+        client_id: Arc::clone(&client_id),
         username,
         peer_addr: Some(peer),
         protocol_version: match connect.protocol_version {
@@ -149,7 +149,7 @@ pub(crate) fn attach_to(
         },
         None => attach,
     };
-    let session = ServerSession::new(shared.server_config.clone());
+    let session = ServerSession::new(Arc::clone(&shared.server_config));
     Some(session::start(shared, registry, client_id, session, attach))
 }
 
@@ -172,7 +172,7 @@ async fn refuse_with(
     mut framed: Framed<TcpStream, MqttCodec>,
     step: impl FnOnce(&mut ServerSession, Instant),
 ) {
-    let mut s = ServerSession::new(shared.server_config.clone());
+    let mut s = ServerSession::new(Arc::clone(&shared.server_config));
     step(&mut s, Instant::now());
     let write = async {
         while let Some(packet) = s.poll_transmit() {

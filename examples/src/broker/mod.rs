@@ -115,7 +115,7 @@ pub(crate) struct SessionHandle {
 /// Everything the tasks share.
 pub(crate) struct Shared {
     config: Config,
-    server_config: mqtt_session::ServerConfig,
+    server_config: Arc<mqtt_session::ServerConfig>,
     router: RwLock<Router<ClientRef, ShareStrategy>>,
     retained: RwLock<RetainedStore<Message>>,
     sessions: Mutex<HashMap<Arc<str>, SessionHandle>>,
@@ -229,7 +229,7 @@ impl Broker {
                 .ok(),
         };
         let shared = Arc::new(Shared {
-            server_config: config.server_config(),
+            server_config: Arc::new(config.server_config()),
             users: auth::Users::new(&config.auth),
             router: RwLock::new(Router::with_strategy(share_strategy())),
             retained: RwLock::new(RetainedStore::new()),

@@ -255,13 +255,7 @@ fn register(
     let task = SessionTask {
         shared: Arc::clone(shared),
         me: ClientRef { key, tx },
-        info: ClientInfo {
-            client_id: client_id.to_string(),
-            username: None,
-            peer_addr: None,
-            protocol_version: 5,
-        },
-        client_id,
+        info: ClientInfo::new(client_id),
         session,
         conn: None,
         timer: None,
@@ -295,7 +289,7 @@ pub(crate) fn resume_stored(shared: &Arc<Shared>, saved: Vec<SessionSnapshot>) {
                 "saved session expired while the broker was down"
             );
         }
-        match ServerSession::restore(shared.server_config.clone(), snapshot, now) {
+        match ServerSession::restore(Arc::clone(&shared.server_config), snapshot, now) {
             Ok(session) => restored.push(register(shared, &mut registry, client_id, session)),
             Err(error) => tracing::warn!(%error, client_id = &*client_id, "stored session not restored"),
         }
@@ -409,8 +403,8 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 struct SessionTask {
     shared: Arc<Shared>,
     me: ClientRef,
-    client_id: Arc<str>,
-    /// Who the session belongs to, from its latest CONNECT (the context for functions and the ACL).
+    /// Who the session belongs to, from its latest CONNECT (the context for functions and the ACL). Its
+    /// `client_id` is the registry key's copy, the session's only one.
     info: ClientInfo,
     session: ServerSession,
     conn: Option<Box<Conn>>,
@@ -479,7 +473,7 @@ impl SessionTask {
                     Control::Attach(attach) if shutting_down => {
                         let peer = attach.client.peer_addr;
                         tracing::debug!(
-                            client_id = &*self.client_id,
+                            client_id = &*self.info.client_id,
                             ?peer,
                             "broker stopping; connection closed"
                         );
@@ -628,7 +622,7 @@ impl SessionTask {
                 match parts.io.into_std() {
                     Ok(socket) => (Some(socket), Some(parts.codec)),
                     Err(error) => {
-                        tracing::debug!(%error, client_id = &*self.client_id, "socket not parked; connection closed");
+                        tracing::debug!(%error, client_id = &*self.info.client_id, "socket not parked; connection closed");
                         self.session.connection_lost(Instant::now());
                         return Err((self, guard));
                     }
@@ -680,7 +674,7 @@ impl SessionTask {
                 self.conn = Some(Box::new(conn));
             }
             Err(error) => {
-                tracing::debug!(%error, client_id = &*self.client_id, "parked socket not resumed; connection closed");
+                tracing::debug!(%error, client_id = &*self.info.client_id, "parked socket not resumed; connection closed");
                 self.session.connection_lost(Instant::now());
             }
         }
@@ -727,7 +721,10 @@ impl SessionTask {
             assigned,
             guard,
         } = attach;
-        self.info = client;
+        self.info = ClientInfo {
+            client_id: Arc::clone(&self.info.client_id),
+            ..client
+        };
         self.assigned = assigned.map(Box::new);
         self.conn = Some(Box::new(framed));
         self.shrunk_at = None;
@@ -739,7 +736,7 @@ impl SessionTask {
             self.park_check = None;
         }
         if let Err(error) = self.session.handle_packet(now, Packet::Connect(connect)) {
-            tracing::debug!(%error, client_id = &*self.client_id, "CONNECT refused");
+            tracing::debug!(%error, client_id = &*self.info.client_id, "CONNECT refused");
         }
         self.drive().await;
         Ok(guard)
@@ -753,7 +750,7 @@ impl SessionTask {
                 let size = packet.encoded_len(self.session.protocol_version());
                 Stats::add(&self.shared.stats.bytes_received, size as u64);
                 if let Err(error) = self.session.handle_packet(now, packet) {
-                    tracing::debug!(%error, client_id = &*self.client_id, "protocol error; connection closed");
+                    tracing::debug!(%error, client_id = &*self.info.client_id, "protocol error; connection closed");
                     return false;
                 }
                 self.session.is_connected()
@@ -763,7 +760,7 @@ impl SessionTask {
                 false
             }
             Frame::Error(error) => {
-                tracing::debug!(%error, client_id = &*self.client_id, "malformed packet; connection closed");
+                tracing::debug!(%error, client_id = &*self.info.client_id, "malformed packet; connection closed");
                 self.session.handle_decode_error(now, &error);
                 false
             }
@@ -897,13 +894,13 @@ impl SessionTask {
             Ok(true) => true,
             Ok(false) => {
                 tracing::info!(
-                    client_id = &*self.client_id,
+                    client_id = &*self.info.client_id,
                     "client stopped reading; connection dropped"
                 );
                 false
             }
             Err(error) => {
-                tracing::debug!(%error, client_id = &*self.client_id, "write failed");
+                tracing::debug!(%error, client_id = &*self.info.client_id, "write failed");
                 false
             }
         }
@@ -937,7 +934,7 @@ impl SessionTask {
                     ..Accept::default()
                 };
                 if let Err(error) = self.session.accept(now, accept) {
-                    tracing::warn!(%error, client_id = &*self.client_id, "accept failed");
+                    tracing::warn!(%error, client_id = &*self.info.client_id, "accept failed");
                     return;
                 }
                 // Online before the CONNACK is written: a client that publishes to its share group right
@@ -947,7 +944,7 @@ impl SessionTask {
                     self.counted = true;
                     Stats::add(&self.shared.stats.clients_connected, 1);
                 }
-                tracing::debug!(client_id = &*self.client_id, peer = ?self.info.peer_addr, "client connected");
+                tracing::debug!(client_id = &*self.info.client_id, peer = ?self.info.peer_addr, "client connected");
                 // A clean start emptied the session's subscriptions; a resumed one keeps them.
                 self.sync_router();
                 match &mut self.share {
@@ -962,7 +959,7 @@ impl SessionTask {
                 if let Err(code) = verdict {
                     Stats::add(&self.shared.stats.messages_dropped, 1);
                     tracing::debug!(
-                        client_id = &*self.client_id,
+                        client_id = &*self.info.client_id,
                         topic = message.topic.as_str(),
                         reason = ?code,
                         "publish denied"
@@ -1004,7 +1001,7 @@ impl SessionTask {
             Event::Dropped { message, reason } => {
                 Stats::add(&self.shared.stats.messages_dropped, 1);
                 tracing::debug!(
-                    client_id = &*self.client_id,
+                    client_id = &*self.info.client_id,
                     topic = message.topic.as_str(),
                     ?reason,
                     "message dropped"
@@ -1018,11 +1015,11 @@ impl SessionTask {
                         .clients_connected
                         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                tracing::debug!(client_id = &*self.client_id, ?reason, "connection closed");
+                tracing::debug!(client_id = &*self.info.client_id, ?reason, "connection closed");
                 self.close_conn = true;
             }
             Event::SessionEnded => {
-                tracing::debug!(client_id = &*self.client_id, "session ended");
+                tracing::debug!(client_id = &*self.info.client_id, "session ended");
             }
         }
     }
@@ -1053,7 +1050,7 @@ impl SessionTask {
             let verdict = self.allowed(Action::Subscribe, wanted.filter.as_str(), wanted.options.qos, false);
             if let Err(code) = verdict {
                 tracing::debug!(
-                    client_id = &*self.client_id,
+                    client_id = &*self.info.client_id,
                     filter = wanted.filter.as_str(),
                     reason = ?code,
                     "subscribe denied"
@@ -1108,7 +1105,7 @@ impl SessionTask {
             }
         }
         if let Err(error) = self.session.acknowledge_subscribe(request.packet_id, reasons) {
-            tracing::debug!(%error, client_id = &*self.client_id, "SUBACK refused");
+            tracing::debug!(%error, client_id = &*self.info.client_id, "SUBACK refused");
         }
         for m in retained {
             self.deliver(m);
@@ -1125,7 +1122,7 @@ impl SessionTask {
         } else {
             Stats::add(&self.shared.stats.messages_dropped, 1);
             tracing::debug!(
-                client_id = &*self.client_id,
+                client_id = &*self.info.client_id,
                 topic = message.topic.as_str(),
                 "session ended; undelivered message dropped"
             );
@@ -1183,7 +1180,7 @@ impl SessionTask {
                 Stats::add(&self.shared.stats.messages_dropped, 1);
             }
             tracing::debug!(
-                client_id = &*self.client_id,
+                client_id = &*self.info.client_id,
                 topic = message.topic.as_str(),
                 handed,
                 "undelivered shared-subscription message handed to another member"
@@ -1201,7 +1198,7 @@ impl SessionTask {
         router.remove_client(&self.me);
         for s in self.session.subscriptions() {
             if let Err(error) = router.subscribe(self.me.clone(), &s.filter, s.options, s.id) {
-                tracing::warn!(%error, client_id = &*self.client_id, filter = s.filter.as_str(), "subscription not restored");
+                tracing::warn!(%error, client_id = &*self.info.client_id, filter = s.filter.as_str(), "subscription not restored");
             }
         }
     }
@@ -1245,8 +1242,8 @@ impl SessionTask {
     fn finish(mut self, shutting_down: bool, handoff: Option<Box<Attach>>) {
         let shared = Arc::clone(&self.shared);
         let mut registry = lock(&shared.sessions);
-        if registry.get(&self.client_id).is_some_and(|h| h.key == self.me.key) {
-            registry.remove(&self.client_id);
+        if registry.get(&self.info.client_id).is_some_and(|h| h.key == self.me.key) {
+            registry.remove(&self.info.client_id);
         }
         self.shared
             .router
@@ -1262,7 +1259,7 @@ impl SessionTask {
         self.me.tx.close_control();
         let mut attach = |attach| {
             if let Some(starting) =
-                super::connection::attach_to(&self.shared, &mut registry, Arc::clone(&self.client_id), attach)
+                super::connection::attach_to(&self.shared, &mut registry, Arc::clone(&self.info.client_id), attach)
             {
                 starting.spawn();
             }
