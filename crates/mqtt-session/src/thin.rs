@@ -13,7 +13,10 @@ use std::hash::{BuildHasher, Hash};
 
 /// A `VecDeque` that is one null pointer until it is first pushed to (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(clippy::box_collection, reason = "the box is the point: 8 bytes inline instead of 32")]
+#[expect(
+    clippy::box_collection,
+    reason = "the box is the point: 8 bytes inline instead of 32"
+)]
 pub(crate) struct ThinDeque<T>(Option<Box<VecDeque<T>>>);
 
 impl<T> Default for ThinDeque<T> {
@@ -97,7 +100,10 @@ impl<T> Extend<T> for ThinDeque<T> {
 
 /// A `HashMap` that is one null pointer until it is first inserted into (see the module docs).
 #[derive(Debug, Clone)]
-#[expect(clippy::box_collection, reason = "the box is the point: 8 bytes inline instead of 32 or 48")]
+#[expect(
+    clippy::box_collection,
+    reason = "the box is the point: 8 bytes inline instead of 32 or 48"
+)]
 pub(crate) struct ThinMap<K, V, S>(Option<Box<HashMap<K, V, S>>>);
 
 impl<K, V, S> Default for ThinMap<K, V, S> {
