@@ -37,6 +37,12 @@ ROWS = [
     ("fanout0", "fan-out QoS 0 (1 pub → 4 sub)", "msg/s", True),
     ("fanout1", "fan-out QoS 1 (1 pub → 4 sub)", "msg/s", True),
     ("fanout2", "fan-out QoS 2 (1 pub → 4 sub)", "msg/s", True),
+    ("sent_fanin0", "broker PUBLISH sent/s, fan-in QoS 0", "msg/s", True),
+    ("sent_fanin1", "broker PUBLISH sent/s, fan-in QoS 1", "msg/s", True),
+    ("sent_fanin2", "broker PUBLISH sent/s, fan-in QoS 2", "msg/s", True),
+    ("sent_fanout0", "broker PUBLISH sent/s, fan-out QoS 0", "msg/s", True),
+    ("sent_fanout1", "broker PUBLISH sent/s, fan-out QoS 1", "msg/s", True),
+    ("sent_fanout2", "broker PUBLISH sent/s, fan-out QoS 2", "msg/s", True),
     ("cpu_fanin0", "broker CPU per message, fan-in QoS 0", "µs", False),
     ("cpu_fanin1", "broker CPU per message, fan-in QoS 1", "µs", False),
     ("cpu_fanin2", "broker CPU per message, fan-in QoS 2", "µs", False),
@@ -53,8 +59,9 @@ ROWS = [
 class Broker:
     """How to start one broker and which topics its load uses."""
 
-    def __init__(self, name, port, argv, topic, filt, lat_topic, lat_filter, all_rows):
+    def __init__(self, name, port, argv, topic, filt, lat_topic, lat_filter, all_rows, sent_topic):
         self.name, self.port, self.argv = name, port, argv
+        self.sent_topic = sent_topic  # the retained $SYS counter of PUBLISH packets the broker sent
         self.topic, self.filter = topic, filt
         self.lat_topic, self.lat_filter = lat_topic, lat_filter
         self.all_rows = all_rows  # False: only the rows functions can change (throughput, latency)
@@ -66,17 +73,18 @@ def brokers(bin_path, work):
     # connection), so neither broker pays for per-connection log lines.
     conf.write_text(
         f"listener 18833 {HOST}\nallow_anonymous true\nmax_connections -1\n"
-        "log_dest stderr\nlog_type error\nlog_type warning\nconnection_messages false\n"
+        "log_dest stderr\nlog_type error\nlog_type warning\nconnection_messages false\nsys_interval 1\n"
     )
     plain = str(ROOT / "examples/loadtest/hpmq.toml")
     fns = str(ROOT / "examples/loadtest/functions.toml")
     return [
         Broker("hpmq", 18831, [bin_path, "--config", plain, "--listen", f"{HOST}:18831"],
-               "bench/t", "bench/t/#", "bench/lat", "bench/lat", True),
+               "bench/t", "bench/t/#", "bench/lat", "bench/lat", True, "$SYS/broker/messages/sent"),
         Broker("mosquitto", 18833, ["mosquitto", "-c", str(conf)],
-               "bench/t", "bench/t/#", "bench/lat", "bench/lat", True),
+               "bench/t", "bench/t/#", "bench/lat", "bench/lat", True, "$SYS/broker/publish/messages/sent"),
         Broker("hpmq+functions", 18832, [bin_path, "--config", fns, "--listen", f"{HOST}:18832"],
-               "raw/bench", "site/bench/#", "raw/bench/lat", "site/bench/lat", False),
+               "raw/bench", "site/bench/#", "raw/bench/lat", "site/bench/lat", False,
+               "$SYS/broker/messages/sent"),
     ]
 
 
@@ -126,8 +134,23 @@ def bench(args, broker, extra, timeout):
         return None
 
 
+def sys_counter(broker):
+    """The broker's retained `$SYS` count of PUBLISH packets sent, read with mosquitto_sub (None if unread)."""
+    try:
+        out = subprocess.run(["mosquitto_sub", "-h", HOST, "-p", str(broker.port), "-t", broker.sent_topic,
+                              "-C", "1", "-W", "5"], capture_output=True, text=True, timeout=10)
+        return int(out.stdout.split()[0])
+    except (subprocess.TimeoutExpired, ValueError, IndexError):
+        return None
+
+
 def throughput(args, broker, proc, qos, publishers, subscribers):
-    """(delivered msg/s, broker CPU µs per delivered message), or (None, None).
+    """(delivered msg/s, broker PUBLISH sent/s, broker CPU µs per delivered message), or Nones.
+
+    The sent/s figure does not depend on how the generator counts: it is the broker's own `$SYS` counter of
+    PUBLISH packets written to subscribers (updated every second in both brokers' loadtest settings, read
+    1.2 s after the load before and after) over the generator's warm-up plus measured time. A broker that
+    sheds messages of a subscriber that cannot keep up (both do, past 1,000 queued) sends fewer.
 
     The CPU figure is the broker's user + system time over the whole generator run (connects and warm-up
     included) divided by the messages the generator's subscribers counted. The generator counts a message
@@ -137,15 +160,22 @@ def throughput(args, broker, proc, qos, publishers, subscribers):
     extra = ["--mode", "throughput", "--duration", str(args.duration), "--warmup", "1", "-q", str(qos),
              "-t", broker.topic, "-f", broker.filter,
              "--publishers", str(publishers), "--subscribers", str(subscribers)]
+    time.sleep(1.2)
+    sent_before = sys_counter(broker)
     cpu_before = cpu_seconds(proc.pid)
     r = bench(args, broker, extra, args.duration * 4 + 30)
     cpu = cpu_seconds(proc.pid) - cpu_before
+    time.sleep(1.2)
+    sent_after = sys_counter(broker)
     if r is None:
-        return None, None
+        return None, None, None
     if r.get("received", 0) == 0:
         print(f"  {broker.name}: nothing delivered for qos {qos} {publishers}→{subscribers}", file=sys.stderr)
-        return None, None
-    return float(r["throughput_avg"]), cpu * 1e6 / float(r["received"])
+        return None, None, None
+    sent = None
+    if sent_before is not None and sent_after is not None:
+        sent = (sent_after - sent_before) / (1.0 + float(r["elapsed_secs"]))
+    return float(r["throughput_avg"]), sent, cpu * 1e6 / float(r["received"])
 
 
 def measure_idle(args, broker, proc):
@@ -184,8 +214,9 @@ def run_broker(args, broker, work, rep):
                       args.duration * 4 + 30)
             results["conn"] = None if r is None or r["successful"] == 0 else float(r["connections_per_sec"])
         for qos in (0, 1, 2):
-            results[f"fanin{qos}"], results[f"cpu_fanin{qos}"] = throughput(args, broker, proc, qos, 4, 1)
-            results[f"fanout{qos}"], results[f"cpu_fanout{qos}"] = throughput(args, broker, proc, qos, 1, 4)
+            for key, pubs, subs in ((f"fanin{qos}", 4, 1), (f"fanout{qos}", 1, 4)):
+                results[key], results[f"sent_{key}"], results[f"cpu_{key}"] = throughput(
+                    args, broker, proc, qos, pubs, subs)
         r = bench(args, broker, ["--mode", "latency", "--duration", str(args.duration), "--warmup", "1",
                                  "-q", "1", "-t", broker.lat_topic, "-f", broker.lat_filter],
                   args.duration * 4 + 30)
