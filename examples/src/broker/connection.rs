@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use mqtt_codec::{ByteStr, Connect, MqttCodec, Packet, ProtocolVersion, ReasonCode};
 use mqtt_session::{Event, ServerSession};
 use tokio::net::TcpStream;
-use tokio_util::codec::{Framed, FramedParts};
+use tokio_util::codec::Framed;
 
 use super::auth::ClientInfo;
 use super::session::{self, Attach, ConnectionGuard, Control};
@@ -26,16 +26,16 @@ pub(crate) async fn handle(shared: Arc<Shared>, stream: TcpStream, peer: SocketA
     // A small first buffer: the session keeps slices of the CONNECT (client id, will, ...), which pin the
     // buffer they were read into for the connection's life. The codec reserves more for a larger CONNECT;
     // later reads use a buffer that exists only while there is data (see `session::read`).
-    // No write buffer until there is something to write (`Framed::with_capacity` would allocate 8 KiB for it
-    // at once): a large short-lived buffer per new connection, freed when the session parks, leaves a hole
-    // among the sessions' small long-lived allocations (measured: resident memory per idle connection
-    // 1,432-1,504 B with it, 1,366-1,430 B without; 10,000 connections, broker on one CPU).
-    let mut parts = FramedParts::new::<Packet>(
+    let mut framed = Framed::with_capacity(
         stream,
         MqttCodec::server_with_max_packet_size(limits.max_packet_size as usize),
+        CONNECT_BUFFER,
     );
-    parts.read_buf = BytesMut::with_capacity(CONNECT_BUFFER);
-    let mut framed = Framed::from_parts(parts);
+    // No write buffer until there is something to write: `Framed` makes one of 8 KiB (and `from_parts`
+    // grows both buffers to 8 KiB). Freed here, at once, it is reused by the next connection; held until
+    // the session parks, every connection still in its handshake kept one, and that peak stays in the heap
+    // after a burst of connections (see `Framed` in `session::reconnect` and BENCHMARKS.md).
+    *framed.write_buffer_mut() = BytesMut::new();
     framed.set_backpressure_boundary(session::WRITE_BUFFER);
     let timeout = Duration::from_millis(limits.connect_timeout_ms);
     let connect = tokio::select! {

@@ -670,6 +670,10 @@ impl SessionTask {
         match TcpStream::from_std(socket) {
             Ok(io) => {
                 let mut conn = Framed::from_parts(tokio_util::codec::FramedParts::new::<Packet>(io, codec));
+                // `from_parts` grows both buffers to 8 KiB; the read and write paths make their own when
+                // there is something to read or write.
+                *conn.read_buffer_mut() = BytesMut::new();
+                *conn.write_buffer_mut() = BytesMut::new();
                 conn.set_backpressure_boundary(WRITE_BUFFER);
                 self.conn = Some(Box::new(conn));
             }
