@@ -139,7 +139,8 @@ impl Mailbox {
     }
 
     /// Records that the session is parked under `ticket` and gives back the empty queues. `false` (nothing
-    /// recorded) when a command or delivery is already waiting: the caller resumes the session at once.
+    /// recorded) when a command or delivery is already waiting: the session is resumed at once. Called by
+    /// the parking lot under its lock (`Lot::park_then`), so no resume of the session can come between.
     pub fn park(&self, ticket: Ticket) -> bool {
         let mut q = lock(&self.queues);
         if q.lists

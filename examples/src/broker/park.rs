@@ -91,6 +91,20 @@ struct Slot<T> {
     entry: Option<(T, Option<TcpStream>)>,
 }
 
+/// Takes the entry `ticket` names out of its slot, if it is still parked there (the slot's generation moves on,
+/// so the ticket goes stale).
+fn take<T>(slots: &mut Slots<T>, ticket: Ticket) -> Option<(T, Option<TcpStream>)> {
+    let slot = slots.slots.get_mut(ticket.slot as usize)?;
+    if slot.generation != ticket.generation {
+        return None;
+    }
+    let entry = slot.entry.take()?;
+    slot.generation = slot.generation.wrapping_add(1);
+    slots.free.push(ticket.slot);
+    slots.parked -= 1;
+    Some(entry)
+}
+
 impl<T: Unpark> Lot<T> {
     /// An empty lot, with its task started on the current runtime.
     pub fn start() -> std::io::Result<Arc<Self>> {
@@ -128,7 +142,19 @@ impl<T: Unpark> Lot<T> {
     /// Parks `item`: it is resumed when `socket` becomes readable (or fails), when `deadline` comes, or when
     /// [`Lot::unpark`] is called with the returned ticket, whichever is first. Refused when the
     /// lot is closed or the socket cannot be watched.
-    pub fn park(&self, item: T, socket: Option<TcpStream>, deadline: Option<Instant>) -> Result<Ticket, Refused<T>> {
+    ///
+    /// `record` is called with the ticket before anything can resume the item (under the lot's lock), so
+    /// whoever must be able to unpark it learns the ticket first. Recorded afterwards, a resume in between
+    /// (the socket readable, the deadline due) and a second park could have its newer ticket overwritten by
+    /// this stale one, and a message sent to the session then woke nobody. `false` from `record` (something
+    /// is already waiting for the item) resumes it at once.
+    pub fn park_then(
+        &self,
+        item: T,
+        socket: Option<TcpStream>,
+        deadline: Option<Instant>,
+        record: impl FnOnce(Ticket) -> bool,
+    ) -> Result<Ticket, Refused<T>> {
         let mut slots = lock(&self.slots);
         if !self.is_open() {
             return Err(Refused { item, socket });
@@ -186,26 +212,21 @@ impl<T: Unpark> Lot<T> {
                 });
             }
         }
+        if record(ticket) {
+            return Ok(ticket);
+        }
+        let taken = take(&mut slots, ticket);
+        drop(slots);
+        if let Some(entry) = taken {
+            self.resume(entry);
+        }
         Ok(ticket)
     }
 
     /// Resumes the entry `ticket` names, if it is still parked; `false` when it is not (resumed since).
     pub fn unpark(&self, ticket: Ticket) -> bool {
-        let taken = {
-            let mut slots = lock(&self.slots);
-            let Some(slot) = slots.slots.get_mut(ticket.slot as usize) else {
-                return false;
-            };
-            if slot.generation != ticket.generation {
-                return false;
-            }
-            let Some(entry) = slot.entry.take() else {
-                return false;
-            };
-            slot.generation = slot.generation.wrapping_add(1);
-            slots.free.push(ticket.slot);
-            slots.parked -= 1;
-            entry
+        let Some(taken) = take(&mut lock(&self.slots), ticket) else {
+            return false;
         };
         self.resume(taken);
         true
@@ -319,6 +340,31 @@ mod tests {
     use std::sync::mpsc;
 
     use super::*;
+
+    impl<T: Unpark> Lot<T> {
+        /// Parks with nothing to record.
+        fn park(&self, item: T, socket: Option<TcpStream>, deadline: Option<Instant>) -> Result<Ticket, Refused<T>> {
+            self.park_then(item, socket, deadline, |_| true)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_item_whose_record_refuses_is_resumed_at_once_and_its_ticket_is_stale() {
+        let lot = Lot::start().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let mut seen = None;
+        let ticket = lot
+            .park_then(Probe { name: "busy", done: tx }, None, None, |t| {
+                seen = Some(t);
+                false
+            })
+            .ok()
+            .unwrap();
+        assert_eq!(seen, Some(ticket), "record sees the ticket park returns");
+        assert_eq!(recv(&rx), ("busy", false));
+        assert_eq!(lot.len(), 0);
+        assert!(!lot.unpark(ticket), "the ticket of a resumed item is stale");
+    }
 
     /// Reports its resume (with whether it got its socket back) on a channel.
     struct Probe {

@@ -647,14 +647,10 @@ impl SessionTask {
             guard,
             codec,
         };
-        match lot.park(parked, socket, deadline) {
-            Ok(ticket) => {
-                // A message sent before the mailbox knew the ticket is there to see: resume at once.
-                if !mailbox.park(ticket) {
-                    lot.unpark(ticket);
-                }
-                Ok(())
-            }
+        // The mailbox learns the ticket before anything can resume the session; a message sent before it
+        // did is there to see, and the lot resumes the session at once.
+        match lot.park_then(parked, socket, deadline, |ticket| mailbox.park(ticket)) {
+            Ok(_) => Ok(()),
             Err(Refused { item, socket }) => {
                 let Parked { mut task, guard, codec } = item;
                 if let (Some(socket), Some(codec)) = (socket, codec) {
