@@ -1,6 +1,7 @@
 //! Outbound QoS machinery shared by both roles: packet id allocation, the in-flight table, flow control by the
 //! peer's Receive Maximum and the bounded queue of messages waiting for a slot or a connection.
 
+use std::collections::VecDeque;
 use std::collections::hash_map::Entry;
 use std::time::Instant;
 
@@ -241,15 +242,23 @@ impl Outbound {
     }
 
     /// Removes every queued message that has expired [MQTT-3.3.2-5].
+    /// Called on every arrival while the queue is full (a subscriber that cannot keep up), so it allocates only
+    /// when something did expire.
     pub(crate) fn prune_expired(&mut self, now: Instant, dropped: &mut impl FnMut(Message, DropReason)) {
-        for m in self.queue.take() {
+        if !self.queue.iter().any(|m| m.is_expired(now)) {
+            return;
+        }
+        let old = self.queue.take();
+        let mut kept = VecDeque::with_capacity(old.len());
+        for m in old {
             if m.is_expired(now) {
                 self.queued_bytes = self.queued_bytes.saturating_sub(queued_size(&m));
                 dropped(m, DropReason::Expired);
             } else {
-                self.queue.push_back(m);
+                kept.push_back(m);
             }
         }
+        self.queue = kept.into();
     }
 
     /// Whether a QoS 1/2 message could be sent right now under the peer's Receive Maximum [MQTT-3.3.4-7].
@@ -462,8 +471,7 @@ impl Outbound {
             );
         }
         self.queued_bytes = queued.iter().map(queued_size).sum();
-        self.queue = ThinDeque::new();
-        self.queue.extend(queued);
+        self.queue = VecDeque::from(queued).into();
         self.next_id = next_id.max(1);
     }
 

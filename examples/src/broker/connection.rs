@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
 use mqtt_codec::{ByteStr, Connect, MqttCodec, Packet, ProtocolVersion, ReasonCode};
 use mqtt_session::{Event, ServerSession};
@@ -26,17 +25,11 @@ pub(crate) async fn handle(shared: Arc<Shared>, stream: TcpStream, peer: SocketA
     // A small first buffer: the session keeps slices of the CONNECT (client id, will, ...), which pin the
     // buffer they were read into for the connection's life. The codec reserves more for a larger CONNECT;
     // later reads use a buffer that exists only while there is data (see `session::read`).
-    let mut framed = Framed::with_capacity(
+    let mut framed = session::framed(
         stream,
         MqttCodec::server_with_max_packet_size(limits.max_packet_size as usize),
         CONNECT_BUFFER,
     );
-    // No write buffer until there is something to write: `Framed` makes one of 8 KiB (and `from_parts`
-    // grows both buffers to 8 KiB). Freed here, at once, it is reused by the next connection; held until
-    // the session parks, every connection still in its handshake kept one, and that peak stays in the heap
-    // after a burst of connections (see `Framed` in `session::reconnect` and BENCHMARKS.md).
-    *framed.write_buffer_mut() = BytesMut::new();
-    framed.set_backpressure_boundary(session::WRITE_BUFFER);
     let timeout = Duration::from_millis(limits.connect_timeout_ms);
     let connect = tokio::select! {
         first = tokio::time::timeout(timeout, framed.next()) => match first {

@@ -194,6 +194,14 @@ impl<T: Unpark> Lot<T> {
             slot.entry = Some((item, socket));
         }
         slots.parked += 1;
+        if !record(ticket) {
+            let taken = take(&mut slots, ticket);
+            drop(slots);
+            if let Some(entry) = taken {
+                self.resume(entry);
+            }
+            return Ok(ticket);
+        }
         if let Some(at) = deadline {
             let earliest = slots.deadlines.peek().is_none_or(|Reverse((first, _))| at < *first);
             slots.deadlines.push(Reverse((at, ticket)));
@@ -211,14 +219,6 @@ impl<T: Unpark> Lot<T> {
                         .is_some_and(|s| s.generation == t.generation && s.entry.is_some())
                 });
             }
-        }
-        if record(ticket) {
-            return Ok(ticket);
-        }
-        let taken = take(&mut slots, ticket);
-        drop(slots);
-        if let Some(entry) = taken {
-            self.resume(entry);
         }
         Ok(ticket)
     }

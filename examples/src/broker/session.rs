@@ -57,6 +57,18 @@ pub(crate) enum Control {
 /// A connection as the session task drives it (boxed in the task, so a parked task does not keep its room).
 type Conn = Framed<TcpStream, MqttCodec>;
 
+/// A connection's framing with a read buffer of `read_capacity` bytes (0: none until there is data) and no
+/// write buffer until there is something to write. `Framed` always makes an 8 KiB write buffer (and
+/// `from_parts` grows both buffers to 8 KiB); dropped at once it is reused by the next connection, while held
+/// through a handshake or a resume it made every connection in flight cost 16 KiB, a peak the heap keeps
+/// after a burst of connections (see BENCHMARKS.md, "Memory per idle connection, 2026-12-04").
+pub(crate) fn framed(io: TcpStream, codec: MqttCodec, read_capacity: usize) -> Conn {
+    let mut conn = Framed::with_capacity(io, codec, read_capacity);
+    *conn.write_buffer_mut() = BytesMut::new();
+    conn.set_backpressure_boundary(WRITE_BUFFER);
+    conn
+}
+
 /// A connection whose CONNECT has been read and authenticated.
 pub(crate) struct Attach {
     pub framed: Framed<TcpStream, MqttCodec>,
@@ -665,13 +677,7 @@ impl SessionTask {
     fn reconnect(&mut self, socket: std::net::TcpStream, codec: MqttCodec) {
         match TcpStream::from_std(socket) {
             Ok(io) => {
-                let mut conn = Framed::from_parts(tokio_util::codec::FramedParts::new::<Packet>(io, codec));
-                // `from_parts` grows both buffers to 8 KiB; the read and write paths make their own when
-                // there is something to read or write.
-                *conn.read_buffer_mut() = BytesMut::new();
-                *conn.write_buffer_mut() = BytesMut::new();
-                conn.set_backpressure_boundary(WRITE_BUFFER);
-                self.conn = Some(Box::new(conn));
+                self.conn = Some(Box::new(framed(io, codec, 0)));
             }
             Err(error) => {
                 tracing::debug!(%error, client_id = &*self.info.client_id, "parked socket not resumed; connection closed");
