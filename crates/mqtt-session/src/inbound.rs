@@ -79,10 +79,10 @@ pub(crate) struct Inbound {
     /// QoS 2 ids between PUBLISH and PUBREL; part of the session state, kept across connections.
     qos2: IdMap<Qos2Slot>,
     /// QoS 2 entries whose PUBLISH arrived on this connection.
-    qos2_counted: usize,
+    qos2_counted: u32,
     next_delivery: u64,
     /// Topic aliases the peer set on this connection; index = alias - 1.
-    aliases: Vec<Option<TopicName>>,
+    aliases: Box<[Option<TopicName>]>,
     /// Our Receive Maximum, announced to the peer.
     pub(crate) receive_maximum: u16,
     /// Our Topic Alias Maximum, announced to the peer (0: aliases not accepted).
@@ -96,7 +96,7 @@ impl Default for Inbound {
             qos2: IdMap::default(),
             qos2_counted: 0,
             next_delivery: 0,
-            aliases: Vec::new(),
+            aliases: Box::default(),
             receive_maximum: u16::MAX,
             topic_alias_maximum: 0,
         }
@@ -108,7 +108,7 @@ impl Inbound {
     /// [MQTT-3.3.2-7]; QoS 2 ids stay (they are session state).
     pub(crate) fn new_connection(&mut self) {
         self.qos1.clear();
-        self.aliases.clear();
+        self.aliases = Box::default();
         for slot in self.qos2.values_mut() {
             slot.counted = false;
         }
@@ -126,12 +126,11 @@ impl Inbound {
     pub(crate) fn shrink_to_fit(&mut self) {
         self.qos1.shrink_to_fit();
         self.qos2.shrink_to_fit();
-        self.aliases.shrink_to_fit();
     }
 
     /// QoS 1/2 messages received on this connection and not yet completed (PUBACK, or PUBCOMP for QoS 2).
     pub(crate) fn unacked(&self) -> usize {
-        self.qos1.len() + self.qos2_counted
+        self.qos1.len() + self.qos2_counted as usize
     }
 
     fn token(&mut self, id: PacketId, qos: QoS) -> AckToken {
@@ -247,7 +246,15 @@ impl Inbound {
                 .ok_or(Error::UnknownTopicAlias { alias: alias.get() });
         }
         if self.aliases.len() <= index {
-            self.aliases.resize(index + 1, None);
+            // Grows by doubling (up to the maximum the broker announced), so a client that establishes its
+            // aliases one by one costs a logarithmic number of copies; an idle connection keeps no spare room
+            // beyond that.
+            let len = (index + 1)
+                .max(self.aliases.len() * 2)
+                .min(usize::from(self.topic_alias_maximum));
+            let mut grown = std::mem::take(&mut self.aliases).into_vec();
+            grown.resize(len, None);
+            self.aliases = grown.into_boxed_slice();
         }
         if let Some(slot) = self.aliases.get_mut(index) {
             *slot = Some(topic.clone());
@@ -385,5 +392,33 @@ mod tests {
             inb.resolve_topic(empty, a(2)),
             Err(Error::UnknownTopicAlias { alias: 2 })
         );
+    }
+
+    /// The alias table grows on demand (one copy per doubling) and never past the announced maximum; every
+    /// alias keeps its topic whatever order they are established in.
+    #[test]
+    fn alias_table_grows_to_the_maximum_and_keeps_every_topic() {
+        let mut inb = Inbound {
+            topic_alias_maximum: 100,
+            ..Inbound::default()
+        };
+        let empty = mqtt_codec::Publish::alias_only(NonZeroU16::MIN, "").topic;
+        let order = [5u16, 1, 2, 3, 64, 4, 100, 7, 99];
+        for n in order {
+            let t = TopicName::try_from(format!("t/{n}")).unwrap();
+            inb.resolve_topic(t, NonZeroU16::new(n)).unwrap();
+            assert!(inb.aliases.len() <= 100 && inb.aliases.len() >= usize::from(n));
+        }
+        assert_eq!(inb.aliases.len(), 100);
+        for n in order {
+            let t = inb.resolve_topic(empty.clone(), NonZeroU16::new(n)).unwrap();
+            assert_eq!(t.as_str(), format!("t/{n}"));
+        }
+        assert_eq!(
+            inb.resolve_topic(empty, NonZeroU16::new(6)),
+            Err(Error::UnknownTopicAlias { alias: 6 })
+        );
+        inb.new_connection();
+        assert!(inb.aliases.is_empty(), "a new connection frees the table");
     }
 }

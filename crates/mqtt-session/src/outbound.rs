@@ -73,7 +73,7 @@ pub(crate) struct Outbound {
     next_seq: u64,
     /// QoS 1/2 messages sent on this connection and not yet acknowledged, counted against the peer's Receive
     /// Maximum [MQTT-3.3.4-9].
-    outstanding: usize,
+    outstanding: u32,
     /// In-flight messages of a resumed session still to be re-sent, in original order, once the peer's Receive
     /// Maximum leaves room (a client may come back with a smaller one).
     unsent: ThinDeque<PacketId>,
@@ -263,7 +263,7 @@ impl Outbound {
 
     /// Whether a QoS 1/2 message could be sent right now under the peer's Receive Maximum [MQTT-3.3.4-7].
     pub(crate) fn has_quota(&self) -> bool {
-        self.outstanding < usize::from(self.receive_maximum)
+        self.outstanding < u32::from(self.receive_maximum)
     }
 
     /// Whether the queue is empty (a QoS 0 message may then bypass it without reordering anything).

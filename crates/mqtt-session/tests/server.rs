@@ -867,6 +867,42 @@ fn will_is_published_on_an_abnormal_close() {
 }
 
 #[test]
+fn the_client_id_can_be_shared_with_the_broker() {
+    let now = Instant::now();
+    let mut s = connected(ServerConfig::default(), now, v5("device-7"));
+    assert_eq!(s.client_id(), "device-7");
+    let other: std::sync::Arc<str> = "device-8".into();
+    s.share_client_id(&other);
+    assert_eq!(s.client_id(), "device-7", "a different id is not taken");
+    assert_eq!(std::sync::Arc::strong_count(&other), 1);
+    let same: std::sync::Arc<str> = "device-7".into();
+    s.share_client_id(&same);
+    assert_eq!(
+        std::sync::Arc::strong_count(&same),
+        2,
+        "the session keeps the broker's copy"
+    );
+    assert_eq!(s.snapshot().client_id, "device-7");
+}
+
+#[test]
+fn a_delayed_will_survives_a_refused_reconnect() {
+    // The will of a closed connection waits for its delay [MQTT-3.1.2-8]; a new CONNECT the broker refuses does
+    // not continue the session, so it does not cancel the will [MQTT-3.1.3-9].
+    let now = Instant::now();
+    let mut s = connected(ServerConfig::default(), now, v5_persistent("c").will(delayed_will(10)));
+    s.connection_lost(now);
+    assert!(!events(&mut s).iter().any(|e| matches!(e, Event::Will(_))));
+    assert_eq!(s.poll_timeout(), Some(now + secs(10)));
+    s.handle_packet(now + secs(1), Packet::Connect(Box::new(v5_persistent("c"))))
+        .unwrap();
+    s.reject(now + secs(1), ReasonCode::NotAuthorized).unwrap();
+    assert_eq!(s.poll_timeout(), Some(now + secs(10)), "the will still waits");
+    s.handle_timeout(now + secs(10));
+    assert!(events(&mut s).iter().any(|e| matches!(e, Event::Will(_))));
+}
+
+#[test]
 fn will_is_discarded_on_a_normal_disconnect() {
     // [MQTT-3.14.4-3] [MQTT-3.1.2-10]
     let now = Instant::now();

@@ -1,8 +1,9 @@
 //! CONNECT handling: the broker's decision, CONNACK with the negotiated limits, and the start of a resumed session.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
-use mqtt_codec::{ByteStr, ConnAck, Connect, Packet, QoS, ReasonCode};
+use mqtt_codec::{ConnAck, Connect, Packet, QoS, ReasonCode};
 
 use super::lifecycle::{owned_will, will_message};
 use super::{NEVER, PendingConnect, ServerSession, State, sink};
@@ -31,7 +32,7 @@ impl ServerSession {
             self.report_undelivered();
             // The previous session ends here, so a will still waiting for its delay goes out now [MQTT-3.1.2-8];
             // only a session that continues cancels it [MQTT-3.1.3-9].
-            if let Some((_, will)) = self.pending_will.take() {
+            if let Some((_, will)) = self.take_pending_will() {
                 self.events.push_back(Event::Will(will_message(*will, now)));
             }
             self.flow.clear_session();
@@ -42,8 +43,8 @@ impl ServerSession {
         self.has_session = true;
         // A decoded client id is a view of the CONNECT frame; an owned copy keeps the session from pinning that
         // frame (password included) for as long as it lives.
-        let client_id = assigned.clone().unwrap_or(p.client_id);
-        self.client_id = ByteStr::try_from(client_id.as_str().to_owned()).unwrap_or(client_id);
+        let client_id = assigned.as_ref().unwrap_or(&p.client_id);
+        self.client_id = Some(Arc::from(client_id.as_str()));
 
         let requested_expiry = if v5 {
             p.session_expiry_interval.unwrap_or(0)
@@ -66,13 +67,11 @@ impl ServerSession {
             server_keep_alive = Some(keep_alive);
         }
         // [MQTT-3.1.2-22]: one and a half times the keep alive.
-        self.keep_alive_timeout = (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500));
+        self.keep_alive_ms = u32::from(keep_alive) * 1500;
         self.last_received = Some(now);
 
         // A new connection cancels a delayed will of the previous one [MQTT-3.1.3-9].
-        self.pending_will = None;
-        self.session_deadline = None;
-        self.disconnected_at = None;
+        self.offline = None;
         self.will = p.will.map(|will| Box::new(owned_will(will)));
 
         let alias_max = if self.config.assign_topic_aliases {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use mqtt_codec::{Disconnect, Packet, ReasonCode, Will};
 
-use super::{NEVER, ServerSession, State};
+use super::{NEVER, Offline, ServerSession, State};
 use crate::event::{CloseReason, Event};
 use crate::{DropReason, Error, Message};
 
@@ -110,13 +110,17 @@ impl ServerSession {
                 }
             }
             State::Disconnected => {
-                if let Some((at, _)) = &self.pending_will
-                    && now >= *at
-                    && let Some((_, will)) = self.pending_will.take()
+                if self.pending_will().is_some_and(|(at, _)| now >= *at)
+                    && let Some((_, will)) = self.take_pending_will()
                 {
                     self.events.push_back(Event::Will(will_message(*will, now)));
                 }
-                if self.session_deadline.is_some_and(|at| now >= at) {
+                if self
+                    .offline
+                    .as_ref()
+                    .and_then(|o| o.session_deadline)
+                    .is_some_and(|at| now >= at)
+                {
                     self.end(now);
                 }
             }
@@ -165,7 +169,7 @@ impl ServerSession {
         self.pending_subscribes.clear();
         self.early.clear();
         self.state = State::Disconnected;
-        self.disconnected_at = Some(now);
+        self.offline.get_or_insert_with(|| Offline::new(now)).disconnected_at = now;
         self.last_received = None;
         self.events.push_back(Event::Closed(reason));
         let will = self.will.take();
@@ -178,7 +182,10 @@ impl ServerSession {
         if self.session_expiry_interval == 0 {
             self.end(now);
         } else {
-            self.session_deadline = self.expiry_deadline(now);
+            let deadline = self.expiry_deadline(now);
+            if let Some(offline) = self.offline.as_mut() {
+                offline.session_deadline = deadline;
+            }
         }
     }
 
@@ -194,8 +201,23 @@ impl ServerSession {
             self.events.push_back(Event::Will(will_message(will, now)));
         } else {
             let due = now.checked_add(Duration::from_secs(u64::from(delay))).unwrap_or(now);
-            self.pending_will = Some((due, Box::new(will)));
+            self.hold_will(now, due, will);
         }
+    }
+
+    /// Holds `will` until `due` (its Will Delay Interval); `now` dates a disconnection not yet recorded.
+    pub(super) fn hold_will(&mut self, now: Instant, due: Instant, will: Will) {
+        self.offline.get_or_insert_with(|| Offline::new(now)).pending_will = Some((due, Box::new(will)));
+    }
+
+    /// The will waiting for its Will Delay Interval, with when it is due.
+    pub(super) fn pending_will(&self) -> Option<&(Instant, Box<Will>)> {
+        self.offline.as_ref()?.pending_will.as_ref()
+    }
+
+    /// Takes the will waiting for its Will Delay Interval.
+    pub(super) fn take_pending_will(&mut self) -> Option<(Instant, Box<Will>)> {
+        self.offline.as_mut()?.pending_will.take()
     }
 
     /// Reports every message the session still held for the client as [`DropReason::SessionEnded`], so the
@@ -212,14 +234,16 @@ impl ServerSession {
     /// The session ends: a will still waiting for its delay goes out now [MQTT-3.1.2-8], the state is discarded
     /// [MQTT-4.1.0-2].
     pub(super) fn end(&mut self, now: Instant) {
-        if let Some((_, will)) = self.pending_will.take() {
+        if let Some((_, will)) = self.take_pending_will() {
             self.events.push_back(Event::Will(will_message(*will, now)));
         }
         self.report_undelivered();
         self.flow.clear_session();
         self.subscriptions.clear();
         self.has_session = false;
-        self.session_deadline = None;
+        if let Some(offline) = self.offline.as_mut() {
+            offline.session_deadline = None;
+        }
         self.state = State::Ended;
         self.events.push_back(Event::SessionEnded);
     }
