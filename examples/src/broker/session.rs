@@ -218,7 +218,8 @@ pub(crate) struct Starting {
 impl Starting {
     /// Runs the session (in the caller's task) until it ends or parks.
     pub async fn run(self) {
-        self.task.run(Some(self.first)).await;
+        // Idle since now; the attach moves that back when the broker parks new connections.
+        self.task.run(Some(self.first), Instant::now()).await;
     }
 
     /// Runs the session in a task of its own.
@@ -248,9 +249,11 @@ fn register(
     shared: &Arc<Shared>,
     registry: &mut HashMap<Arc<str>, SessionHandle>,
     client_id: Arc<str>,
-    session: ServerSession,
+    mut session: ServerSession,
 ) -> Box<SessionTask> {
     let key = shared.next_key();
+    // A restored session's copy of the id gives way to the registry's: one allocation per client.
+    session.share_client_id(&client_id);
     let tx = Arc::new(Mailbox::new(
         shared.config.limits.max_queued_messages,
         shared.lot.clone(),
@@ -271,9 +274,6 @@ fn register(
         session,
         conn: None,
         timer: None,
-        active_at: Instant::now(),
-        park_check: None,
-        shrunk_at: None,
         assigned: None,
         routing: None,
         counted: false,
@@ -302,14 +302,15 @@ pub(crate) fn resume_stored(shared: &Arc<Shared>, saved: Vec<SessionSnapshot>) {
             );
         }
         match ServerSession::restore(Arc::clone(&shared.server_config), snapshot, now) {
-            Ok(session) => restored.push(register(shared, &mut registry, client_id, session)),
+            // Idle (towards parking) since it was restored.
+            Ok(session) => restored.push((register(shared, &mut registry, client_id, session), Instant::now())),
             Err(error) => tracing::warn!(%error, client_id = &*client_id, "stored session not restored"),
         }
     }
     // Every restored session is routed before any of their tasks runs, so a will published at start (its
     // delay or its session elapsed while the broker was down) reaches every restored subscriber.
-    for task in restored {
-        shared.tasks.spawn(task.run(None));
+    for (task, restored_at) in restored {
+        shared.tasks.spawn(task.run(None, restored_at));
     }
 }
 
@@ -403,6 +404,29 @@ enum Wake {
     Park,
 }
 
+/// How long a running session task has been idle: a local of [`SessionTask::serve`], so the parking lot never
+/// holds it (a session resumes idle since its resumption, with no park check pending and its queues shrunk at
+/// its first wait).
+struct Idle {
+    /// When the task last woke for something other than its timer (the idle time that parks counts from here).
+    active_at: Instant,
+    /// When the task next looks whether it has been idle long enough to park (moved only when it looks, so
+    /// a busy session does not move its timer on every wake-up).
+    park_check: Option<Instant>,
+    /// When the session's queues were last shrunk (`None`: at the next wait).
+    shrunk_at: Option<Instant>,
+}
+
+impl Idle {
+    fn since(active_at: Instant) -> Self {
+        Idle {
+            active_at,
+            park_check: None,
+            shrunk_at: None,
+        }
+    }
+}
+
 /// The earlier of two optional instants.
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {
@@ -422,13 +446,6 @@ struct SessionTask {
     conn: Option<Box<Conn>>,
     /// Keep-alive, will-delay, expiry and park-check deadlines while waiting, the write timeout while writing.
     timer: Option<Pin<Box<Sleep>>>,
-    /// When the task last woke for something other than its timer (the idle time that parks counts from here).
-    active_at: Instant,
-    /// When the task next looks whether it has been idle long enough to park (moved only when it looks, so
-    /// a busy session does not move its timer on every wake-up).
-    park_check: Option<Instant>,
-    /// When the session's queues were last shrunk (`None`: at the next wait).
-    shrunk_at: Option<Instant>,
     /// The client id the broker assigned to the pending CONNECT, for its CONNACK (boxed: rare, and only
     /// until that CONNACK, while every parked session would carry the room for it).
     assigned: Option<Box<ByteStr>>,
@@ -444,10 +461,8 @@ struct SessionTask {
 }
 
 impl SessionTask {
-    async fn run(mut self: Box<Self>, first: Option<Box<Attach>>) {
-        let mut guard = None;
-        // A connection that needs a new session: it goes to a new task once this one has unregistered.
-        let mut handoff = None;
+    /// Starts the session, idle (towards parking) since `active_at`, with its first connection if it has one.
+    async fn run(mut self: Box<Self>, first: Option<Box<Attach>>, active_at: Instant) {
         // A restored session whose will or expiry fell due while the broker was down acts on it before it
         // can be resumed; the drive also publishes a will the restore queued at once.
         let now = Instant::now();
@@ -455,19 +470,29 @@ impl SessionTask {
             self.session.handle_timeout(now);
         }
         self.drive().await;
+        self.serve(None, first, active_at).await;
+    }
+
+    /// The session's life from its start, or from its resumption out of the parking lot, to its end: takes
+    /// its first connection (`first`, at its start), waits for the next thing to do and does it, idle since
+    /// `active_at` until something happens. Returns early when the session is handed to the parking lot
+    /// (whose resumption calls this again).
+    async fn serve(
+        mut self: Box<Self>,
+        mut guard: Option<ConnectionGuard>,
+        first: Option<Box<Attach>>,
+        active_at: Instant,
+    ) {
+        // Only while the task runs: its future is dropped when the session parks.
+        let mut idle = Idle::since(active_at);
+        // A connection that needs a new session: it goes to a new task once this one has unregistered.
+        let mut handoff = None;
         if let Some(attach) = first {
-            match Box::pin(self.attach(*attach)).await {
+            match Box::pin(self.attach(*attach, &mut idle)).await {
                 Ok(g) => guard = Some(g),
                 Err(attach) => handoff = Some(attach),
             }
         }
-        self.serve(guard, handoff).await;
-    }
-
-    /// The session's life from its start, or from its resumption out of the parking lot, to its end: waits
-    /// for the next thing to do and does it. Returns early when the session is handed to the parking lot
-    /// (whose resumption calls this again).
-    async fn serve(mut self: Box<Self>, mut guard: Option<ConnectionGuard>, mut handoff: Option<Box<Attach>>) {
         // A resumed session whose socket could not be taken back reports the lost connection here.
         self.drive().await;
         self.me
@@ -475,63 +500,75 @@ impl SessionTask {
             .set_online(self.conn.is_some() && self.session.is_connected());
         let mut shutting_down = false;
         while handoff.is_none() && !self.session.is_ended() {
-            // The only await while idle: small, so an idle connection's task is small.
-            let wake = std::future::poll_fn(|cx| self.poll_wake(cx, !shutting_down)).await;
-            if !matches!(wake, Wake::Timeout | Wake::Park) {
-                self.active_at = Instant::now();
-            }
-            match wake {
-                Wake::Control(command) => match command {
-                    Control::Attach(attach) if shutting_down => {
-                        let peer = attach.client.peer_addr;
-                        tracing::debug!(
-                            client_id = &*self.info.client_id,
-                            ?peer,
-                            "broker stopping; connection closed"
-                        );
-                    }
-                    Control::Attach(attach) => match Box::pin(self.attach(*attach)).await {
-                        Ok(g) => guard = Some(g),
-                        Err(attach) => handoff = Some(attach),
-                    },
-                    Control::Close(done) => {
-                        shutting_down = true;
-                        Box::pin(self.close_for_shutdown()).await;
-                        let _ = done.send(());
-                    }
-                    Control::Stop => {
-                        shutting_down = true;
-                        Box::pin(self.close_for_shutdown()).await;
-                        Box::pin(self.save()).await;
-                        break;
-                    }
-                    Control::Snapshot(reply) => {
-                        let _ = reply.send(self.persistent_snapshot());
-                    }
-                },
-                Wake::Frame(frame) => {
-                    if self.on_frame(frame) {
-                        self.read_ready();
-                    }
+            // `wake` (a frame is some 230 B) ends in this block, before any await: held across one, it would
+            // take that room in the future of every session task.
+            let command = {
+                // The only await while idle: small, so an idle connection's task is small.
+                let wake = std::future::poll_fn(|cx| self.poll_wake(cx, !shutting_down, &mut idle)).await;
+                if !matches!(wake, Wake::Timeout | Wake::Park) {
+                    idle.active_at = Instant::now();
                 }
-                Wake::Delivery(delivery) => {
-                    self.deliver(delivery.into_message());
-                    // Take what else is queued now, so one write carries the batch.
-                    for _ in 1..BATCH {
-                        let Some(delivery) = self.me.tx.try_recv_delivery() else {
-                            break;
-                        };
+                match wake {
+                    Wake::Control(command) => Some(command),
+                    Wake::Frame(frame) => {
+                        if self.on_frame(frame) {
+                            self.read_ready();
+                        }
+                        None
+                    }
+                    Wake::Delivery(delivery) => {
                         self.deliver(delivery.into_message());
+                        // Take what else is queued now, so one write carries the batch.
+                        for _ in 1..BATCH {
+                            let Some(delivery) = self.me.tx.try_recv_delivery() else {
+                                break;
+                            };
+                            self.deliver(delivery.into_message());
+                        }
+                        None
                     }
+                    Wake::Timeout => {
+                        self.session.handle_timeout(Instant::now());
+                        None
+                    }
+                    Wake::Park => match self.park(guard, &mut idle) {
+                        Ok(()) => return,
+                        Err((task, kept)) => {
+                            self = task;
+                            guard = kept;
+                            None
+                        }
+                    },
                 }
-                Wake::Timeout => self.session.handle_timeout(Instant::now()),
-                Wake::Park => match self.park(guard) {
-                    Ok(()) => return,
-                    Err((task, kept)) => {
-                        self = task;
-                        guard = kept;
-                    }
+            };
+            match command {
+                Some(Control::Attach(attach)) if shutting_down => {
+                    let peer = attach.client.peer_addr;
+                    tracing::debug!(
+                        client_id = &*self.info.client_id,
+                        ?peer,
+                        "broker stopping; connection closed"
+                    );
+                }
+                Some(Control::Attach(attach)) => match Box::pin(self.attach(*attach, &mut idle)).await {
+                    Ok(g) => guard = Some(g),
+                    Err(attach) => handoff = Some(attach),
                 },
+                Some(Control::Close(done)) => {
+                    shutting_down = true;
+                    Box::pin(self.close_for_shutdown()).await;
+                    let _ = done.send(());
+                }
+                Some(Control::Stop) => {
+                    shutting_down = true;
+                    Box::pin(self.close_for_shutdown()).await;
+                    Box::pin(self.save()).await;
+                    break;
+                }
+                Some(Control::Snapshot(reply)) => {
+                    let _ = reply.send(self.persistent_snapshot());
+                }
+                None => {}
             }
             self.drive().await;
             // Before the connection count drops, so whoever sees the client gone also sees it offline.
@@ -556,8 +593,8 @@ impl SessionTask {
 
     /// Waits for the next thing to do, in this order: a control command, a frame from the connection, a
     /// delivery, the session's next deadline; then, when `may_park`, whether it has been idle long enough to
-    /// park.
-    fn poll_wake(&mut self, cx: &mut Context<'_>, may_park: bool) -> Poll<Wake> {
+    /// park (idle as `idle` says).
+    fn poll_wake(&mut self, cx: &mut Context<'_>, may_park: bool, idle: &mut Idle) -> Poll<Wake> {
         let mailbox = &self.me.tx;
         mailbox.register(cx.waker());
         if let Some(command) = mailbox.try_recv_control() {
@@ -571,12 +608,12 @@ impl SessionTask {
         }
         let deadline = self.session.poll_timeout();
         let park_after = self.park_after().filter(|_| may_park);
-        let mut park_at = park_after.map(|after| *self.park_check.get_or_insert(self.active_at + after));
+        let mut park_at = park_after.map(|after| *idle.park_check.get_or_insert(idle.active_at + after));
         if let Some(at) = park_at {
             // A check already due (a new connection's first wait) needs no timer.
             let now = Instant::now();
             if at <= now && deadline.is_none_or(|d| d > now) && self.parkable() {
-                self.park_check = None;
+                idle.park_check = None;
                 return Poll::Ready(Wake::Park);
             }
         }
@@ -590,16 +627,16 @@ impl SessionTask {
             }
             // The park check came: park if idle long enough (and nothing half done), else look again later.
             let Some(after) = park_after else { break };
-            let due = self.active_at + after;
+            let due = idle.active_at + after;
             if due <= now && self.parkable() {
-                self.park_check = None;
+                idle.park_check = None;
                 return Poll::Ready(Wake::Park);
             }
             let next = if due > now { due } else { now + after };
-            self.park_check = Some(next);
+            idle.park_check = Some(next);
             park_at = Some(next);
         }
-        self.shrink_when_quiet();
+        self.shrink_when_quiet(idle);
         Poll::Pending
     }
 
@@ -624,7 +661,11 @@ impl SessionTask {
     /// Hands the session to the parking lot: the task ends; the socket (when connected), the session's next
     /// deadline and its mailbox wake it again (see `park`). Gives the session back when the lot does not take
     /// it (closed, or the socket cannot be watched), with the connection as it was or reported lost.
-    fn park(mut self: Box<Self>, guard: Option<ConnectionGuard>) -> Result<(), (Box<Self>, Option<ConnectionGuard>)> {
+    fn park(
+        mut self: Box<Self>,
+        guard: Option<ConnectionGuard>,
+        idle: &mut Idle,
+    ) -> Result<(), (Box<Self>, Option<ConnectionGuard>)> {
         let Some(lot) = self.shared.lot.clone().filter(|lot| lot.is_open()) else {
             return Err((self, guard));
         };
@@ -642,11 +683,12 @@ impl SessionTask {
             }
             None => (None, None),
         };
-        // A parked session keeps only its state: no timer, no routing buffer, no spare queue room.
+        // A parked session keeps only its state: no timer, no routing buffer, no spare queue room. (`idle` goes
+        // with the task; reset here for a session the lot refuses, which runs on as a resumed one would.)
         self.timer = None;
         self.routing = None;
-        self.park_check = None;
-        self.shrunk_at = None;
+        idle.park_check = None;
+        idle.shrunk_at = None;
         self.session.shrink_to_fit();
         let deadline = self.session.poll_timeout();
         let mailbox = Arc::clone(&self.me.tx);
@@ -690,10 +732,10 @@ impl SessionTask {
     /// the first wait after a CONNECT): a connection that sits idle after its CONNECT or after a burst
     /// keeps no empty event and transmit queues (about 2 KiB), while a busy one does not reallocate them on
     /// every wake-up.
-    fn shrink_when_quiet(&mut self) {
+    fn shrink_when_quiet(&mut self, idle: &mut Idle) {
         let now = Instant::now();
-        if self.shrunk_at.is_none_or(|at| now.duration_since(at) >= SHRINK_EVERY) {
-            self.shrunk_at = Some(now);
+        if idle.shrunk_at.is_none_or(|at| now.duration_since(at) >= SHRINK_EVERY) {
+            idle.shrunk_at = Some(now);
             self.session.shrink_to_fit();
         }
     }
@@ -703,7 +745,7 @@ impl SessionTask {
     /// [MQTT-3.1.2-4], or this session ended when the taken-over connection closed (Session Expiry Interval 0).
     /// A new session is a new task with its own router key and queue, so nothing routed to this session's
     /// subscriptions can reach it.
-    async fn attach(&mut self, attach: Attach) -> Result<ConnectionGuard, Box<Attach>> {
+    async fn attach(&mut self, attach: Attach, idle: &mut Idle) -> Result<ConnectionGuard, Box<Attach>> {
         let now = Instant::now();
         if self.conn.is_some() || self.session.is_connected() {
             // DISCONNECT 0x8E to the old connection and close it [MQTT-3.1.4-3]; its will follows the rules of
@@ -733,13 +775,13 @@ impl SessionTask {
         };
         self.assigned = assigned.map(Box::new);
         self.conn = Some(Box::new(framed));
-        self.shrunk_at = None;
+        idle.shrunk_at = None;
         // A new connection counts as idle from before its CONNECT: it parks as soon as its CONNACK is written
         // and nothing else is waiting (most devices connect, subscribe and then wait), so a burst of
         // connections never holds a task each, and the memory of the tasks it ends is reused by the next.
         if let Some(after) = self.park_after() {
-            self.active_at = now.checked_sub(after).unwrap_or(now);
-            self.park_check = None;
+            idle.active_at = now.checked_sub(after).unwrap_or(now);
+            idle.park_check = None;
         }
         if let Err(error) = self.session.handle_packet(now, Packet::Connect(connect)) {
             tracing::debug!(%error, client_id = &*self.info.client_id, "CONNECT refused");
@@ -943,6 +985,8 @@ impl SessionTask {
                     tracing::warn!(%error, client_id = &*self.info.client_id, "accept failed");
                     return;
                 }
+                // The session copied the id from the CONNECT; the registry's copy serves both.
+                self.session.share_client_id(&self.info.client_id);
                 // Online before the CONNACK is written: a client that publishes to its share group right
                 // after its CONNACK must find itself (and any member that just came back) counted in.
                 self.me.tx.set_online(true);
@@ -1294,8 +1338,23 @@ impl Unpark for Parked {
         if let (Some(socket), Some(codec)) = (socket, codec) {
             task.reconnect(socket, codec);
         }
-        task.active_at = Instant::now();
         let shared = Arc::clone(&task.shared);
-        shared.tasks.spawn(task.serve(guard, None));
+        // Idle since now, as a session that just did something.
+        shared.tasks.spawn(task.serve(guard, None, Instant::now()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The boxed session task is what every parked connection holds (besides its mailbox and client id):
+    /// growing it grows the broker's memory per idle connection. State that only a running task needs
+    /// belongs in `serve`'s future ([`Idle`]), which the lot does not keep.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn parked_session_task_stays_small() {
+        let size = std::mem::size_of::<SessionTask>();
+        assert!(size <= 440, "SessionTask is {size} B, budget 440 B");
     }
 }
