@@ -13,4 +13,5 @@
 //! # }
 //! ```
 
+pub mod alloc;
 pub mod broker;
