@@ -122,10 +122,16 @@ impl Inbound {
         self.qos2_counted = 0;
     }
 
-    /// Releases spare capacity.
+    /// Releases spare capacity, including the alias table's slots above the highest alias in use.
     pub(crate) fn shrink_to_fit(&mut self) {
         self.qos1.shrink_to_fit();
         self.qos2.shrink_to_fit();
+        let used = self.aliases.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
+        if used < self.aliases.len() {
+            let mut kept = std::mem::take(&mut self.aliases).into_vec();
+            kept.truncate(used);
+            self.aliases = kept.into_boxed_slice();
+        }
     }
 
     /// QoS 1/2 messages received on this connection and not yet completed (PUBACK, or PUBCOMP for QoS 2).
@@ -257,7 +263,9 @@ impl Inbound {
             self.aliases = grown.into_boxed_slice();
         }
         if let Some(slot) = self.aliases.get_mut(index) {
-            *slot = Some(topic.clone());
+            // An owned copy: the decoded topic is a view of the PUBLISH frame, which the table would otherwise
+            // keep (payload included) for as long as the connection lasts.
+            *slot = Some(TopicName::try_from(topic.as_str()).unwrap_or_else(|_| topic.clone()));
         }
         Ok(topic)
     }
@@ -415,9 +423,24 @@ mod tests {
             assert_eq!(t.as_str(), format!("t/{n}"));
         }
         assert_eq!(
-            inb.resolve_topic(empty, NonZeroU16::new(6)),
+            inb.resolve_topic(empty.clone(), NonZeroU16::new(6)),
             Err(Error::UnknownTopicAlias { alias: 6 })
         );
+        inb.shrink_to_fit();
+        assert_eq!(inb.aliases.len(), 100, "alias 100 is in use");
+        let mut small = Inbound {
+            topic_alias_maximum: 100,
+            ..Inbound::default()
+        };
+        for n in 1..=33 {
+            let t = TopicName::try_from(format!("s/{n}")).unwrap();
+            small.resolve_topic(t, NonZeroU16::new(n)).unwrap();
+        }
+        assert_eq!(small.aliases.len(), 64, "doubled");
+        small.shrink_to_fit();
+        assert_eq!(small.aliases.len(), 33, "trimmed to the highest alias in use");
+        let t = small.resolve_topic(empty.clone(), NonZeroU16::new(33)).unwrap();
+        assert_eq!(t.as_str(), "s/33");
         inb.new_connection();
         assert!(inb.aliases.is_empty(), "a new connection frees the table");
     }

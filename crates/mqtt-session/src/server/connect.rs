@@ -44,7 +44,9 @@ impl ServerSession {
         // A decoded client id is a view of the CONNECT frame; an owned copy keeps the session from pinning that
         // frame (password included) for as long as it lives.
         let client_id = assigned.as_ref().unwrap_or(&p.client_id);
-        self.client_id = Some(Arc::from(client_id.as_str()));
+        if self.client_id.as_deref() != Some(client_id.as_str()) {
+            self.client_id = Some(Arc::from(client_id.as_str()));
+        }
 
         let requested_expiry = if v5 {
             p.session_expiry_interval.unwrap_or(0)
