@@ -31,7 +31,8 @@ pub const MAX_SIZE: usize = 4096;
 pub const CHUNK: usize = 16 * 1024;
 const CLASSES: usize = MAX_SIZE / MAX_ALIGN;
 
-/// A global allocator that pools small over-aligned blocks (see the module documentation).
+/// A global allocator that pools small over-aligned blocks (see the module documentation). Meant for a
+/// `static` (`#[global_allocator]`): its chunks are never freed, so another instance leaks them when dropped.
 pub struct PooledAligned {
     classes: [Mutex<FreeList>; CLASSES],
 }
@@ -158,9 +159,14 @@ unsafe impl GlobalAlloc for PooledAligned {
         let Ok(new_layout) = Layout::from_size_align(new_size, layout.align()) else {
             return ptr::null_mut();
         };
-        if Self::class(layout).is_none() && Self::class(new_layout).is_none() {
-            // SAFETY: both layouts are the system allocator's; the caller's contract for the rest.
-            return unsafe { System.realloc(ptr, layout, new_size) };
+        match (Self::class(layout), Self::class(new_layout)) {
+            (None, None) => {
+                // SAFETY: both layouts are the system allocator's; the caller's contract for the rest.
+                return unsafe { System.realloc(ptr, layout, new_size) };
+            }
+            // The block already holds the class's size.
+            (Some(old), Some(new)) if old == new => return ptr,
+            _ => {}
         }
         // SAFETY: `new_layout` is valid and non-zero-sized (the caller's contract for `new_size`).
         let new = unsafe { self.alloc(new_layout) };
@@ -233,7 +239,8 @@ mod tests {
             for i in 0..200 {
                 *p.add(i) = i as u8;
             }
-            let p = a.realloc(p, small, 1000);
+            assert_eq!(a.realloc(p, small, 256), p, "the same class keeps the block");
+            let p = a.realloc(p, Layout::from_size_align(256, 128).unwrap(), 1000);
             assert_eq!(p as usize % MAX_ALIGN, 0);
             assert!((0..200).all(|i| *p.add(i) == i as u8));
             let big = Layout::from_size_align(1000, 128).unwrap();

@@ -536,6 +536,10 @@ impl SessionTask {
                         Err((task, kept)) => {
                             self = task;
                             guard = kept;
+                            // Refused (the lot is closing, or cannot watch the socket): idle from now, so the
+                            // next attempt is one `park_after_ms` away rather than at the next wait.
+                            idle.active_at = Instant::now();
+                            idle.park_check = None;
                             None
                         }
                     },
@@ -684,7 +688,7 @@ impl SessionTask {
             None => (None, None),
         };
         // A parked session keeps only its state: no timer, no routing buffer, no spare queue room. (`idle` goes
-        // with the task; reset here for a session the lot refuses, which runs on as a resumed one would.)
+        // with the task; reset here for a session the lot refuses, which then counts as idle from the refusal.)
         self.timer = None;
         self.routing = None;
         idle.park_check = None;
