@@ -76,21 +76,38 @@ impl Users {
         }
     }
 
-    /// Checks a CONNECT's credentials. Argon2 is deliberately slow (tens of ms): call it off the reactor.
+    /// Checks a CONNECT's credentials. Argon2 is deliberately slow (tens of ms): call it off the reactor, or
+    /// first ask [`decide_without_hashing`](Self::decide_without_hashing).
     pub fn authenticate(&self, username: Option<&str>, password: Option<&[u8]>) -> Result<(), AuthError> {
+        self.decide_without_hashing(username, password).unwrap_or_else(|| {
+            let hash = username.and_then(|u| self.hashes.get(u));
+            match (hash, password) {
+                (Some(hash), Some(password)) if verify_password(password, hash) => Ok(()),
+                _ => Err(AuthError::BadCredentials),
+            }
+        })
+    }
+
+    /// The decision on credentials that need no password hash check (no user name; an unknown user name; no
+    /// password), cheap enough for the reactor; `None` when a password must be verified against its hash
+    /// ([`authenticate`](Self::authenticate), slow). A broker with anonymous clients thus sends no CONNECT
+    /// through the blocking thread pool.
+    pub fn decide_without_hashing(
+        &self,
+        username: Option<&str>,
+        password: Option<&[u8]>,
+    ) -> Option<Result<(), AuthError>> {
         let Some(username) = username else {
-            return if self.allow_anonymous {
+            return Some(if self.allow_anonymous {
                 Ok(())
             } else {
                 Err(AuthError::AnonymousRefused)
-            };
+            });
         };
-        let (Some(hash), Some(password)) = (self.hashes.get(username), password) else {
-            return Err(AuthError::BadCredentials);
-        };
-        verify_password(password, hash)
-            .then_some(())
-            .ok_or(AuthError::BadCredentials)
+        match (self.hashes.get(username), password) {
+            (Some(_), Some(_)) => None,
+            _ => Some(Err(AuthError::BadCredentials)),
+        }
     }
 
     /// Whether any user is configured (a CONNECT with a user name is then checked).
@@ -317,5 +334,20 @@ mod tests {
         );
         assert_eq!(users.authenticate(Some("alice"), None), Err(AuthError::BadCredentials));
         assert_eq!(users.authenticate(None, None), Err(AuthError::AnonymousRefused));
+        // What the reactor decides without argon2, and what it leaves to the blocking pool.
+        assert_eq!(
+            users.decide_without_hashing(None, None),
+            Some(Err(AuthError::AnonymousRefused))
+        );
+        assert_eq!(
+            users.decide_without_hashing(Some("bob"), Some(b"s3cret")),
+            Some(Err(AuthError::BadCredentials))
+        );
+        assert_eq!(
+            users.decide_without_hashing(Some("alice"), None),
+            Some(Err(AuthError::BadCredentials))
+        );
+        assert_eq!(users.decide_without_hashing(Some("alice"), Some(b"nope")), None);
+        assert_eq!(users.decide_without_hashing(Some("alice"), Some(b"s3cret")), None);
     }
 }
