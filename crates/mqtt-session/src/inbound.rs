@@ -262,9 +262,12 @@ impl Inbound {
             grown.resize(len, None);
             self.aliases = grown.into_boxed_slice();
         }
-        if let Some(slot) = self.aliases.get_mut(index) {
+        if let Some(slot) = self.aliases.get_mut(index)
+            && slot.as_ref() != Some(&topic)
+        {
             // An owned copy: the decoded topic is a view of the PUBLISH frame, which the table would otherwise
-            // keep (payload included) for as long as the connection lasts.
+            // keep (payload included) for as long as the connection lasts. A client that repeats the topic with
+            // its alias on every PUBLISH costs no copy after the first.
             *slot = Some(TopicName::try_from(topic.as_str()).unwrap_or_else(|_| topic.clone()));
         }
         Ok(topic)
