@@ -37,8 +37,15 @@ pub struct MqttCodec {
     version: Option<ProtocolVersion>,
     server: bool,
     connected: bool,
-    max_packet_size: usize,
-    peer_max_packet_size: usize,
+    /// Stored as `u32` ([`MAX_PACKET_SIZE`] fits): a broker keeps a codec per parked connection, so its size
+    /// is paid per idle client.
+    max_packet_size: u32,
+    peer_max_packet_size: u32,
+}
+
+/// `size` capped at [`MAX_PACKET_SIZE`], which fits a `u32`.
+fn capped(size: usize) -> u32 {
+    u32::try_from(size.min(MAX_PACKET_SIZE)).unwrap_or(u32::MAX)
 }
 
 impl MqttCodec {
@@ -54,8 +61,8 @@ impl MqttCodec {
             version: None,
             server: true,
             connected: false,
-            max_packet_size: max_packet_size.min(MAX_PACKET_SIZE),
-            peer_max_packet_size: MAX_PACKET_SIZE,
+            max_packet_size: capped(max_packet_size),
+            peer_max_packet_size: capped(MAX_PACKET_SIZE),
         }
     }
 
@@ -65,8 +72,8 @@ impl MqttCodec {
             version: Some(version),
             server: false,
             connected: true,
-            max_packet_size: DEFAULT_MAX_PACKET_SIZE,
-            peer_max_packet_size: MAX_PACKET_SIZE,
+            max_packet_size: capped(DEFAULT_MAX_PACKET_SIZE),
+            peer_max_packet_size: capped(MAX_PACKET_SIZE),
         }
     }
 
@@ -82,23 +89,23 @@ impl MqttCodec {
 
     /// Limit on incoming packets, in bytes.
     pub fn max_packet_size(&self) -> usize {
-        self.max_packet_size
+        self.max_packet_size as usize
     }
 
     /// Sets the limit on incoming packets (capped at [`MAX_PACKET_SIZE`]); announce it to a v5 peer with the
     /// Maximum Packet Size property.
     pub fn set_max_packet_size(&mut self, max_packet_size: usize) {
-        self.max_packet_size = max_packet_size.min(MAX_PACKET_SIZE);
+        self.max_packet_size = capped(max_packet_size);
     }
 
     /// Limit on outgoing packets, in bytes.
     pub fn peer_max_packet_size(&self) -> usize {
-        self.peer_max_packet_size
+        self.peer_max_packet_size as usize
     }
 
     /// Sets the limit on outgoing packets: the Maximum Packet Size the peer announced.
     pub fn set_peer_max_packet_size(&mut self, max_packet_size: usize) {
-        self.peer_max_packet_size = max_packet_size.min(MAX_PACKET_SIZE);
+        self.peer_max_packet_size = capped(max_packet_size);
     }
 
     fn encode_packet(&mut self, item: &Packet, dst: &mut BytesMut) -> Result<(), Error> {
@@ -114,10 +121,10 @@ impl MqttCodec {
             (_, None) => return Err(Error::VersionUnknown),
         };
         let size = item.encoded_len(version);
-        if size > self.peer_max_packet_size {
+        if size > self.peer_max_packet_size() {
             return Err(Error::PacketTooLarge {
                 size,
-                max: self.peer_max_packet_size,
+                max: self.peer_max_packet_size(),
             });
         }
         item.encode(version, dst)
@@ -140,7 +147,7 @@ impl Decoder for MqttCodec {
         }
         // CONNECT carries its own version, so any version does before it.
         let version = self.version.unwrap_or(ProtocolVersion::V5);
-        let packet = Packet::decode(version, src, self.max_packet_size)?;
+        let packet = Packet::decode(version, src, self.max_packet_size())?;
         if let Some(Packet::Connect(connect)) = &packet
             && self.server
         {
@@ -229,6 +236,16 @@ mod tests {
         assert_eq!(codec.max_packet_size(), 10);
         assert_eq!(MqttCodec::server().max_packet_size(), DEFAULT_MAX_PACKET_SIZE);
         assert_eq!(MqttCodec::server().peer_max_packet_size(), MAX_PACKET_SIZE);
+        codec.set_peer_max_packet_size(usize::MAX);
+        assert_eq!(codec.peer_max_packet_size(), MAX_PACKET_SIZE);
+        codec.set_peer_max_packet_size(MAX_PACKET_SIZE - 1);
+        assert_eq!(codec.peer_max_packet_size(), MAX_PACKET_SIZE - 1);
+    }
+
+    /// A broker keeps one codec per parked connection.
+    #[test]
+    fn codec_is_twelve_bytes_or_less() {
+        assert!(std::mem::size_of::<MqttCodec>() <= 12);
     }
 
     #[test]
