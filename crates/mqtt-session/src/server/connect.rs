@@ -9,6 +9,7 @@ use super::lifecycle::{owned_will, will_message};
 use super::{NEVER, PendingConnect, ServerSession, State, sink};
 use crate::Error;
 use crate::event::{Accept, CloseReason, Event};
+use crate::thin::ThinDeque;
 
 impl ServerSession {
     /// Accepts the pending CONNECT: CONNACK, then the re-sends of a resumed session.
@@ -25,6 +26,7 @@ impl ServerSession {
             return Err(Error::NoPendingConnect);
         };
         let p = *pending;
+        let mut early = p.early;
         let v5 = p.version.is_v5();
 
         // [MQTT-3.1.2-4]: Clean Start discards the session; [MQTT-3.2.2-2] [MQTT-3.2.2-3]: Session Present.
@@ -124,11 +126,10 @@ impl ServerSession {
         // Packets the client sent before CONNACK, in order. An error among them closes the connection (and
         // has been reported as an event), which ends the replay.
         while self.state == State::Connected
-            && let Some(packet) = self.early.pop_front()
+            && let Some(packet) = early.pop_front()
         {
             let _ = self.handle_packet(now, packet);
         }
-        self.early.clear();
         Ok(())
     }
 
@@ -179,6 +180,7 @@ impl ServerSession {
             receive_maximum: props.receive_maximum.map_or(u16::MAX, |n| n.get()),
             maximum_packet_size: props.maximum_packet_size,
             topic_alias_maximum: props.topic_alias_maximum.unwrap_or(0),
+            early: ThinDeque::new(),
         };
         self.state = State::Deciding(Box::new(pending));
         self.events.push_back(Event::Connect(Box::new(connect)));
@@ -193,8 +195,8 @@ impl ServerSession {
         self.events.push_back(Event::Closed(CloseReason::Rejected(code)));
     }
 
+    /// Refuses the pending CONNECT; the packets that came after it go with it.
     pub(super) fn reject_pending(&mut self, _now: Instant, code: ReasonCode) {
-        self.early.clear();
         self.send_refusal(code);
     }
 }

@@ -51,7 +51,6 @@ impl ServerSession {
         match self.state {
             State::Connected => self.connection_closed(now, CloseReason::ConnectionLost, true),
             State::Deciding(_) => {
-                self.early.clear();
                 self.state = State::Disconnected;
                 self.events.push_back(Event::Closed(CloseReason::ConnectionLost));
             }
@@ -167,7 +166,6 @@ impl ServerSession {
     pub(super) fn connection_closed(&mut self, now: Instant, reason: CloseReason, publish_will: bool) {
         self.flow.close();
         self.pending_subscribes.clear();
-        self.early.clear();
         self.state = State::Disconnected;
         self.offline.get_or_insert_with(|| Offline::new(now)).disconnected_at = now;
         self.last_received = None;
@@ -176,7 +174,6 @@ impl ServerSession {
         if publish_will && let Some(will) = will {
             self.will_after_close(now, *will, self.flow.version.is_v5());
         }
-        self.early.shrink_to_fit();
         self.flow.shrink_to_fit();
         // [MQTT-3.1.2-23]: the state is kept only while the Session Expiry Interval runs.
         if self.session_expiry_interval == 0 {
