@@ -40,8 +40,9 @@ pub struct Context {
     /// The MQTT client identifier; shared (a broker keeps one copy per client for its registry, its session
     /// and this context).
     pub client_id: Arc<str>,
-    /// The username from CONNECT.
-    pub username: Option<String>,
+    /// The username from CONNECT; shared like `client_id` (a copy of the context is a count, not a string,
+    /// and an idle client's context is a word smaller than with a `String`).
+    pub username: Option<Arc<str>>,
     /// The client's address, if the transport has one.
     pub peer_addr: Option<SocketAddr>,
     /// MQTT protocol level: 4 (3.1.1) or 5.

@@ -62,7 +62,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, stream: TcpStream, peer: SocketA
         return;
     };
 
-    let username = connect.username.as_ref().map(|u| u.as_str().to_owned());
+    let username: Option<Arc<str>> = connect.username.as_ref().map(|u| Arc::from(u.as_str()));
     let password = connect.password.clone();
     // Only a password check (argon2, tens of ms of CPU by design) goes to the blocking pool; anonymous
     // clients and refusals that need no hash are decided here.
@@ -146,7 +146,7 @@ pub(crate) fn attach_to(
         return None;
     }
     let attach = match registry.get(&client_id) {
-        Some(handle) => match handle.control.send(Control::Attach(attach)) {
+        Some(handle) => match handle.control.send(Control::Attach(attach), shared.post()) {
             Ok(()) => return None,
             // The session task is ending: start a new session with the connection.
             Err(Control::Attach(attach)) => attach,
