@@ -142,6 +142,14 @@ impl Shared {
     fn next_key(&self) -> u64 {
         self.next_key.fetch_add(1, Ordering::Relaxed)
     }
+
+    /// What a sender passes a session's mailbox: the queue limit and the parking lot.
+    fn post(&self) -> mailbox::Post<'_> {
+        mailbox::Post {
+            capacity: self.config.limits.max_queued_messages,
+            lot: self.lot.as_deref(),
+        }
+    }
 }
 
 /// Starts brokers.
@@ -363,7 +371,10 @@ impl BrokerHandle {
             .into_iter()
             .filter_map(|control| {
                 let (done, closed) = tokio::sync::oneshot::channel();
-                control.send(session::Control::Close(done)).ok().map(|()| closed)
+                control
+                    .send(session::Control::Close(done), self.shared.post())
+                    .ok()
+                    .map(|()| closed)
             })
             .collect();
         if tokio::time::timeout(Duration::from_secs(10), futures_util::future::join_all(closed))
@@ -376,7 +387,7 @@ impl BrokerHandle {
         // before (a CONNECT that was being authenticated) get the last step only.
         self.shared.tasks.close();
         for control in handles() {
-            let _ = control.send(session::Control::Stop);
+            let _ = control.send(session::Control::Stop, self.shared.post());
         }
         if tokio::time::timeout(Duration::from_secs(10), self.shared.tasks.wait())
             .await

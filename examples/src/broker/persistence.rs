@@ -148,7 +148,7 @@ impl StateFile {
         let mut replies = Vec::with_capacity(handles.len());
         for (id, control) in handles {
             let (tx, rx) = oneshot::channel();
-            if control.send(Control::Snapshot(tx)).is_ok() {
+            if control.send(Control::Snapshot(tx), shared.post()).is_ok() {
                 replies.push((id, rx));
             }
         }
