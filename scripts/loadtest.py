@@ -7,6 +7,7 @@ CONNECT/CONNACK over asyncio sockets, the same client for both brokers). Repetit
 (hpmq, mosquitto, hpmq + functions, hpmq, ...) and the table reports the median of each row.
 
     scripts/loadtest.py run --broker-bin PATH [--duration 5] [--reps 3] [--idle 10000] [--no-pin]
+                            [--only hpmq,mosquitto,hpmq+functions] [--rows mem,conn,throughput,latency]
     scripts/loadtest.py idle --port PORT --count N     (used by `run`; prints `ready N`, holds until stdin closes)
 """
 
@@ -54,6 +55,10 @@ ROWS = [
     ("conn", "connections (connect+CONNACK+disconnect)", "conn/s", True),
     ("mem", "memory per idle connection (10,000 open)", "bytes", False),
 ]
+
+
+# What `run --rows` can select.
+ROW_GROUPS = {"mem", "conn", "throughput", "latency"}
 
 
 class Broker:
@@ -207,19 +212,23 @@ def run_broker(args, broker, work, rep):
     results = {}
     try:
         wait_port(broker.port, proc)
-        if broker.all_rows:
+        rows = args.rows
+        if broker.all_rows and "mem" in rows:
             results["mem"] = measure_idle(args, broker, proc)
             time.sleep(1.0)  # let the broker drop the idle sessions
+        if broker.all_rows and "conn" in rows:
             r = bench(args, broker, ["--mode", "connections", "--duration", str(args.duration)],
                       args.duration * 4 + 30)
             results["conn"] = None if r is None or r["successful"] == 0 else float(r["connections_per_sec"])
-        for qos in (0, 1, 2):
+        for qos in (0, 1, 2) if "throughput" in rows else ():
             for key, pubs, subs in ((f"fanin{qos}", 4, 1), (f"fanout{qos}", 1, 4)):
                 results[key], results[f"sent_{key}"], results[f"cpu_{key}"] = throughput(
                     args, broker, proc, qos, pubs, subs)
-        r = bench(args, broker, ["--mode", "latency", "--duration", str(args.duration), "--warmup", "1",
-                                 "-q", "1", "-t", broker.lat_topic, "-f", broker.lat_filter],
-                  args.duration * 4 + 30)
+        r = None
+        if "latency" in rows:
+            r = bench(args, broker, ["--mode", "latency", "--duration", str(args.duration), "--warmup", "1",
+                                     "-q", "1", "-t", broker.lat_topic, "-f", broker.lat_filter],
+                      args.duration * 4 + 30)
         if r is not None and r["messages"] > 0:
             results["p50"], results["p99"] = float(r["p50_us"]), float(r["p99_us"])
     finally:
@@ -321,12 +330,18 @@ def cmd_run(args):
           f"{args.duration} s per run (+1 s warm-up), 64-byte payloads; medians reported")
     print("- pinning: " + ("broker on CPU 0, load generator on CPU 1 (taskset)" if args.pin else "none"))
     print(f"- load before: {uptime()}\n", flush=True)
+    rows = {r.strip() for r in args.rows.split(",") if r.strip()}
+    if not rows or rows - ROW_GROUPS:
+        raise SystemExit(f"--rows: expected some of {','.join(sorted(ROW_GROUPS))}, got {args.rows!r}")
+    args.rows = rows
     with tempfile.TemporaryDirectory(prefix="hpmq-loadtest-") as tmp:
         work = Path(tmp)
         all_brokers = brokers(args.broker_bin, work)
         names = [b.name for b in all_brokers]
         if args.only:
             all_brokers = [b for b in all_brokers if b.name in args.only.split(",")]
+        # hpmq + functions runs only the rows functions can change.
+        all_brokers = [b for b in all_brokers if b.all_rows or rows & {"throughput", "latency"}]
         samples = {n: {} for n in names}
         for rep in range(1, args.reps + 1):
             for broker in all_brokers:
@@ -399,6 +414,8 @@ def main():
     r.add_argument("--idle", type=int, default=10_000)
     r.add_argument("--no-pin", dest="pin", action="store_false")
     r.add_argument("--only", help="comma-separated broker names to run (hpmq,mosquitto,hpmq+functions)")
+    r.add_argument("--rows", default="mem,conn,throughput,latency",
+                   help="comma-separated row groups to measure (default all: mem,conn,throughput,latency)")
     i = sub.add_parser("idle")
     i.add_argument("--port", type=int, required=True)
     i.add_argument("--count", type=int, required=True)

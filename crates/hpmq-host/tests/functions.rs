@@ -41,7 +41,8 @@ fn module_lists_its_functions_with_directions() {
     assert!(names.contains(&("rewrite", Direction::Upstream)));
     assert!(names.contains(&("dedup", Direction::Downstream)));
     assert!(names.contains(&("custom_local_publish", Direction::Upstream)));
-    assert_eq!(names.len(), 9, "{names:?}");
+    assert!(names.contains(&("relay", Direction::Upstream)));
+    assert_eq!(names.len(), 10, "{names:?}");
 }
 
 #[test]
@@ -66,6 +67,35 @@ fn rewrite_changes_topic_qos_and_adds_a_user_property() {
     assert_eq!(out[0].user_properties[0].1, "dev-1");
     let other = rt
         .call(&f("rewrite"), Direction::Upstream, &msg("other/x", "1"), &ctx(), None)
+        .unwrap();
+    assert_eq!(other, Decision::Forward);
+}
+
+#[test]
+fn relay_moves_the_topic_and_keeps_qos_retain_and_properties() {
+    let rt = rt();
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+        let mut m = msg("raw/temp", "21.5");
+        m.qos = qos;
+        m.retain = true;
+        m.user_properties
+            .push(("k".try_into().unwrap(), "v".try_into().unwrap()));
+        let out = rt.call(&f("relay"), Direction::Upstream, &m, &ctx(), None).unwrap();
+        let Decision::Publish(out) = out else { panic!("{out:?}") };
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].topic.as_str(), "site/temp");
+        assert_eq!(out[0].qos, qos);
+        assert!(out[0].retain);
+        assert_eq!(&out[0].payload[..], b"21.5");
+        let props: Vec<(&str, &str)> = out[0]
+            .user_properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(props, [("k", "v"), ("client", "dev-1")]);
+    }
+    let other = rt
+        .call(&f("relay"), Direction::Upstream, &msg("other/x", "1"), &ctx(), None)
         .unwrap();
     assert_eq!(other, Decision::Forward);
 }

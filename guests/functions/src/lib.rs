@@ -1,5 +1,6 @@
-//! Example functions: a rewrite, a fan-out, a dedup (seed form, using `his_payload`), the seed project's
-//! function verbatim, and a counter that uses the host's key-value state, clock and log.
+//! Example functions: a rewrite, a relay (the rewrite without its QoS change, for load tests), a fan-out, a
+//! dedup (seed form, using `his_payload`), the seed project's function verbatim, and a counter that uses the
+//! host's key-value state, clock and log.
 
 use hpmq::anyhow::Result;
 use hpmq::{Action, Context, HandResult, Message, QoS};
@@ -16,6 +17,20 @@ pub fn rewrite(msg: &Message, ctx: &Context) -> Result<Action> {
     let mut out = msg.clone();
     out.topic = format!("site/{rest}");
     out.qos = QoS::AtLeastOnce;
+    out.user_properties.push(("client".into(), ctx.client_id.clone()));
+    Ok(Action::publish(out))
+}
+
+/// Moves `raw/{rest}` to `site/{rest}` and records the sender as a user property, keeping the message's QoS:
+/// what `rewrite` does minus the QoS change, so that a load test that runs it measures what running a function
+/// costs and not the cost of delivering at another QoS.
+#[hpmq::upstream]
+pub fn relay(msg: &Message, ctx: &Context) -> Result<Action> {
+    let Some(rest) = msg.topic.strip_prefix("raw/") else {
+        return Ok(Action::Forward);
+    };
+    let mut out = msg.clone();
+    out.topic = format!("site/{rest}");
     out.user_properties.push(("client".into(), ctx.client_id.clone()));
     Ok(Action::publish(out))
 }
