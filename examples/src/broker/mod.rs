@@ -75,22 +75,23 @@ pub enum BrokerError {
     Persistence(#[from] PersistenceError),
 }
 
-/// A router client: the session's key plus its mailbox, so routing needs no registry lookup.
+/// A router client: the session's mailbox, so routing needs no registry lookup. Two refs are the same client
+/// when they hold the same mailbox (one per session task): every holder keeps that mailbox alive, so its
+/// address names one session for as long as anyone can compare it, and no key needs storing beside it.
 #[derive(Clone, Debug)]
 pub(crate) struct ClientRef {
-    key: u64,
     tx: Arc<mailbox::Mailbox>,
 }
 
 impl PartialEq for ClientRef {
     fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
+        Arc::ptr_eq(&self.tx, &other.tx)
     }
 }
 impl Eq for ClientRef {}
 impl std::hash::Hash for ClientRef {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.key.hash(state);
+        std::ptr::hash(Arc::as_ptr(&self.tx), state);
     }
 }
 
@@ -106,9 +107,10 @@ fn share_strategy() -> ShareStrategy {
 /// Where this broker's idle sessions wait.
 pub(crate) type ParkingLot = park::Lot<session::Parked>;
 
-/// How the registry reaches a session task.
+/// How the registry reaches a session task: its mailbox, which also tells whose entry it is (a session
+/// that ends removes the entry only if it still holds its own mailbox, not a successor's). One word per
+/// client: the registry's table is paid per connection.
 pub(crate) struct SessionHandle {
-    key: u64,
     control: Arc<mailbox::Mailbox>,
 }
 

@@ -252,14 +252,12 @@ fn register(
     client_id: Arc<str>,
     mut session: ServerSession,
 ) -> Box<SessionTask> {
-    let key = shared.next_key();
     // A restored session's copy of the id gives way to the registry's: one allocation per client.
     session.share_client_id(&client_id);
     let tx = Arc::new(Mailbox::default());
     registry.insert(
         Arc::clone(&client_id),
         SessionHandle {
-            key,
             control: Arc::clone(&tx),
         },
     );
@@ -267,7 +265,7 @@ fn register(
     let share = share_state(session.subscriptions());
     let task = SessionTask {
         shared: Arc::clone(shared),
-        me: ClientRef { key, tx },
+        me: ClientRef { tx },
         info: ClientInfo::new(client_id),
         session,
         conn: None,
@@ -1305,7 +1303,10 @@ impl SessionTask {
     fn finish(mut self, shutting_down: bool, handoff: Option<Box<Attach>>) {
         let shared = Arc::clone(&self.shared);
         let mut registry = lock(&shared.sessions);
-        if registry.get(&self.info.client_id).is_some_and(|h| h.key == self.me.key) {
+        if registry
+            .get(&self.info.client_id)
+            .is_some_and(|h| Arc::ptr_eq(&h.control, &self.me.tx))
+        {
             registry.remove(&self.info.client_id);
         }
         self.shared
