@@ -41,6 +41,12 @@ pub enum DropReason {
 pub struct ServerConfig {
     /// How many unacknowledged inbound QoS 1/2 messages a client may have (Receive Maximum).
     pub receive_maximum: NonZeroU16,
+    /// How many QoS 1/2 messages we send a client before it acknowledges them: the lower of this and the
+    /// client's Receive Maximum (a 3.1.1 client announces none). Further messages wait in the session's
+    /// queue, so a client that reads slowly is paced by its acknowledgements rather than handed everything at
+    /// once (mosquitto's `max_inflight_messages`, EMQX's `max_inflight`). Default `u16::MAX`: the client's
+    /// Receive Maximum alone.
+    pub send_maximum: NonZeroU16,
     /// Largest packet we accept; `None` announces no limit.
     pub maximum_packet_size: Option<NonZeroU32>,
     /// How many topic aliases a client may use towards us (0 disables them).
@@ -72,6 +78,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             receive_maximum: NonZeroU16::new(1024).unwrap_or(NonZeroU16::MAX),
+            send_maximum: NonZeroU16::MAX,
             maximum_packet_size: None,
             topic_alias_maximum: 64,
             maximum_qos: QoS::ExactlyOnce,

@@ -575,6 +575,45 @@ fn client_receive_maximum_holds_messages_back_but_not_other_packets() {
 }
 
 #[test]
+fn send_maximum_caps_what_is_in_flight_below_the_clients_receive_maximum() {
+    // The server may send fewer than the client's Receive Maximum; here 2 of the client's 100, and a 3.1.1
+    // client (which announces none) the same.
+    let now = Instant::now();
+    let config = ServerConfig {
+        send_maximum: NonZeroU16::new(2).unwrap(),
+        ..ServerConfig::default()
+    };
+    for c in [
+        with_props(v5("c"), |p| p.receive_maximum = receive_maximum(100)),
+        v311("c"),
+    ] {
+        let mut s = connected(config.clone(), now, c);
+        for payload in ["1", "2", "3", "4"] {
+            s.publish(now, msg("a", payload, QoS::AtLeastOnce));
+        }
+        let out = transmits(&mut s);
+        let payloads: Vec<_> = out.iter().map(|p| as_publish(p).payload.clone()).collect();
+        assert_eq!(payloads, ["1", "2"]);
+        assert_eq!(s.queued_len(), 2);
+        s.handle_packet(now, Packet::PubAck(PubAck::new(as_publish(&out[0]).packet_id.unwrap())))
+            .unwrap();
+        let out = transmits(&mut s);
+        let payloads: Vec<_> = out.iter().map(|p| as_publish(p).payload.clone()).collect();
+        assert_eq!(payloads, ["3"]);
+    }
+    // A client asking for fewer than the cap gets what it asked for.
+    let mut s = connected(
+        config,
+        now,
+        with_props(v5("c"), |p| p.receive_maximum = receive_maximum(1)),
+    );
+    for payload in ["1", "2"] {
+        s.publish(now, msg("a", payload, QoS::AtLeastOnce));
+    }
+    assert_eq!(transmits(&mut s).len(), 1);
+}
+
+#[test]
 fn messages_larger_than_the_clients_maximum_packet_size_are_dropped() {
     // [MQTT-3.1.2-24] [MQTT-3.1.2-25]: discarded without sending, as if sent; the id and quota are not held.
     let now = Instant::now();

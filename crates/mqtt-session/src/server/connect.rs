@@ -83,8 +83,9 @@ impl ServerSession {
         } else {
             0
         };
+        let send_maximum = p.receive_maximum.min(self.config.send_maximum.get());
         self.flow
-            .open(p.version, p.receive_maximum, p.maximum_packet_size, alias_max);
+            .open(p.version, send_maximum, p.maximum_packet_size, alias_max);
         self.flow.inbound.receive_maximum = self.config.receive_maximum.get();
         self.flow.inbound.topic_alias_maximum = if v5 { self.config.topic_alias_maximum } else { 0 };
 
