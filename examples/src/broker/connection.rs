@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -37,8 +38,7 @@ enum First {
 /// Serves one accepted socket until it belongs to a session (or is refused).
 ///
 /// Its future is allocated for every connection while it shakes hands, and a burst of new connections
-/// leaves that peak in the task allocator, so it is kept small: refusals run boxed (their futures hold a
-/// throwaway session and the connection), the first read is polled by hand, and the handshake's locals live
+/// leaves that peak in the task allocator, so it is kept small: refusals run boxed (`Refusal`), the first read is polled by hand, and the handshake's locals live
 /// in `handshake`'s future, which a new session's run reuses the room of. That took it from 2,240 to
 /// about 730 bytes.
 pub(crate) async fn handle(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
@@ -91,15 +91,15 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
         First::Connect(connect) => connect,
         First::Other(other) => {
             // Anything else first is a protocol error [MQTT-3.1.0-1]: let a fresh session say so.
-            Box::pin(refuse_with(shared, framed, |s, now| {
+            refuse_with(shared, framed, |s, now| {
                 let _ = s.handle_packet(now, *other);
-            }))
+            })
             .await;
             return None;
         }
         First::Malformed(error) => {
             tracing::debug!(%peer, %error, "malformed CONNECT");
-            Box::pin(refuse_with(shared, framed, |s, now| s.handle_decode_error(now, &error))).await;
+            refuse_with(shared, framed, |s, now| s.handle_decode_error(now, &error)).await;
             return None;
         }
         First::Closed | First::Shutdown => return None,
@@ -111,7 +111,7 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
 
     let Some(guard) = ConnectionGuard::acquire(shared) else {
         tracing::warn!(%peer, max = limits.max_connections, "connection cap reached; CONNECT refused");
-        Box::pin(refuse(shared, framed, connect, ReasonCode::QuotaExceeded)).await;
+        refuse(shared, framed, connect, ReasonCode::QuotaExceeded).await;
         return None;
     };
 
@@ -135,12 +135,12 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
             tracing::info!(%peer, user = username.as_deref(), %error, "authentication failed");
-            Box::pin(refuse(shared, framed, connect, error.reason_code())).await;
+            refuse(shared, framed, connect, error.reason_code()).await;
             return None;
         }
         Err(error) => {
             tracing::error!(%error, "authentication task failed");
-            Box::pin(refuse(shared, framed, connect, ReasonCode::ServerUnavailable)).await;
+            refuse(shared, framed, connect, ReasonCode::ServerUnavailable).await;
             return None;
         }
     }
@@ -152,7 +152,7 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
         if connect.protocol_version == ProtocolVersion::V5 || connect.clean_start {
             assigned = ByteStr::try_from(format!("hpmq-{:016x}", shared.next_key() ^ random_bits())).ok();
         } else {
-            Box::pin(refuse(shared, framed, connect, ReasonCode::ClientIdentifierNotValid)).await;
+            refuse(shared, framed, connect, ReasonCode::ClientIdentifierNotValid).await;
             return None;
         }
     }
@@ -204,7 +204,7 @@ pub(crate) fn attach_to(
 }
 
 /// Answers a CONNECT with a refusal (CONNACK with `reason`, mapped to a 3.1.1 return code) and closes.
-async fn refuse(shared: &Shared, framed: Framed<TcpStream, MqttCodec>, connect: Box<Connect>, reason: ReasonCode) {
+fn refuse(shared: &Shared, framed: Framed<TcpStream, MqttCodec>, connect: Box<Connect>, reason: ReasonCode) -> Refusal {
     refuse_with(shared, framed, |s, now| {
         let _ = s.handle_packet(now, Packet::Connect(connect));
         while let Some(event) = s.poll_event() {
@@ -213,26 +213,31 @@ async fn refuse(shared: &Shared, framed: Framed<TcpStream, MqttCodec>, connect: 
             }
         }
     })
-    .await;
 }
 
-/// Runs a throwaway session over the connection for one step and writes what it answers.
-async fn refuse_with(
+/// Writing a refusal: boxed, because its throwaway session and the connection (about 1.2 KB) would
+/// otherwise sit in the future of every handshake, and refusals are rare.
+type Refusal = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Runs a throwaway session over the connection for one step; the future writes what it answers.
+fn refuse_with(
     shared: &Shared,
     mut framed: Framed<TcpStream, MqttCodec>,
     step: impl FnOnce(&mut ServerSession, Instant),
-) {
+) -> Refusal {
     let mut s = ServerSession::new(Arc::clone(&shared.server_config));
     step(&mut s, Instant::now());
-    let write = async {
-        while let Some(packet) = s.poll_transmit() {
-            framed.feed(packet).await?;
-        }
-        SinkExt::<Packet>::flush(&mut framed).await?;
-        Ok::<(), mqtt_codec::Error>(())
-    };
     let limit = Duration::from_millis(shared.config.limits.write_timeout_ms.max(1));
-    let _ = tokio::time::timeout(limit, write).await;
+    Box::pin(async move {
+        let write = async {
+            while let Some(packet) = s.poll_transmit() {
+                framed.feed(packet).await?;
+            }
+            SinkExt::<Packet>::flush(&mut framed).await?;
+            Ok::<(), mqtt_codec::Error>(())
+        };
+        let _ = tokio::time::timeout(limit, write).await;
+    })
 }
 
 /// A little entropy so assigned ids are not guessable from the connection count alone.
