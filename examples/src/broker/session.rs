@@ -579,8 +579,7 @@ impl SessionTask {
                 guard = None;
             }
         }
-        self.online = false;
-        self.me.tx.set_online(false);
+        self.set_online(false);
         drop(guard);
         if !shutting_down {
             // Deliveries that reached the mailbox after the session ended are orphans too.
@@ -844,9 +843,13 @@ impl SessionTask {
         }
     }
 
-    /// Tells the mailbox (for share groups) whether the client is connected now, if that changed.
+    /// Tells the mailbox (for share groups) whether the client is connected now.
     fn report_online(&mut self) {
-        let online = self.conn.is_some() && self.session.is_connected();
+        self.set_online(self.conn.is_some() && self.session.is_connected());
+    }
+
+    /// Tells the mailbox whether the client is connected, if that changed (it takes the mailbox's lock).
+    fn set_online(&mut self, online: bool) {
         if online != self.online {
             self.online = online;
             self.me.tx.set_online(online);
@@ -999,8 +1002,7 @@ impl SessionTask {
                 self.session.share_client_id(&self.info.client_id);
                 // Online before the CONNACK is written: a client that publishes to its share group right
                 // after its CONNACK must find itself (and any member that just came back) counted in.
-                self.online = true;
-                self.me.tx.set_online(true);
+                self.set_online(true);
                 if !self.counted {
                     self.counted = true;
                     Stats::add(&self.shared.stats.clients_connected, 1);
