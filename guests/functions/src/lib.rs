@@ -11,13 +11,10 @@ hpmq::sdk_init!();
 /// Moves `raw/{rest}` to `site/{rest}`, raises QoS to 1 and records the sender as a user property.
 #[hpmq::upstream]
 pub fn rewrite(msg: &Message, ctx: &Context) -> Result<Action> {
-    let Some(rest) = msg.topic.strip_prefix("raw/") else {
+    let Some(mut out) = to_site(msg, ctx) else {
         return Ok(Action::Forward);
     };
-    let mut out = msg.clone();
-    out.topic = format!("site/{rest}");
     out.qos = QoS::AtLeastOnce;
-    out.user_properties.push(("client".into(), ctx.client_id.clone()));
     Ok(Action::publish(out))
 }
 
@@ -26,13 +23,17 @@ pub fn rewrite(msg: &Message, ctx: &Context) -> Result<Action> {
 /// costs and not the cost of delivering at another QoS.
 #[hpmq::upstream]
 pub fn relay(msg: &Message, ctx: &Context) -> Result<Action> {
-    let Some(rest) = msg.topic.strip_prefix("raw/") else {
-        return Ok(Action::Forward);
-    };
+    Ok(to_site(msg, ctx).map_or(Action::Forward, Action::publish))
+}
+
+/// `msg` moved from `raw/{rest}` to `site/{rest}` with the sender in a `client` user property; `None` for a
+/// topic outside `raw/`.
+fn to_site(msg: &Message, ctx: &Context) -> Option<Message> {
+    let rest = msg.topic.strip_prefix("raw/")?;
     let mut out = msg.clone();
     out.topic = format!("site/{rest}");
     out.user_properties.push(("client".into(), ctx.client_id.clone()));
-    Ok(Action::publish(out))
+    Some(out)
 }
 
 /// Splits a comma-separated payload into one message per value on `{topic}/{index}`; an empty payload drops
