@@ -80,8 +80,8 @@ def brokers(bin_path, work):
         f"listener 18833 {HOST}\nallow_anonymous true\nmax_connections -1\n"
         "log_dest stderr\nlog_type error\nlog_type warning\nconnection_messages false\nsys_interval 1\n"
     )
-    plain = str(ROOT / "examples/loadtest/hpmq.toml")
-    fns = str(ROOT / "examples/loadtest/functions.toml")
+    plain = str(ROOT / "benches/loadtest/hpmq.toml")
+    fns = str(ROOT / "benches/loadtest/functions.toml")
     return [
         Broker("hpmq", 18831, [bin_path, "--config", plain, "--listen", f"{HOST}:18831"],
                "bench/t", "bench/t/#", "bench/lat", "bench/lat", True, "$SYS/broker/messages/sent"),

@@ -1,0 +1,9 @@
+//! Small programs that teach the hpmq crates, one job each. Run one with
+//! `cargo run --release -p hpmq-examples --example NAME`:
+//!
+//! | example | what it shows |
+//! | --- | --- |
+//! | `codec_tour` | `mqtt-codec`: build, encode and decode packets in 3.1.1 and 5.0, the tokio-util codec, strict errors |
+//! | `embedded_router` | `mqtt-router` inside a multi-threaded service: a `RwLock`ed router, per-thread `Deliveries`, retained messages |
+//!
+//! This library has no items of its own: the programs are the examples, and CI builds and runs each one.

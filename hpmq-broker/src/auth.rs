@@ -1,0 +1,353 @@
+//! Authentication (user names with argon2 password hashes) and authorization (topic ACLs), behind the
+//! [`Authorizer`] trait so a broker can make the decisions elsewhere (a guest function, a database).
+
+use std::collections::HashMap;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+
+use super::config::{AclRule, AuthConfig};
+
+/// Who is asking: what the broker knows about a connected client (client identifier, assigned by the broker
+/// when the client sent none; authenticated user name; peer address; protocol level, 4 for MQTT 3.1.1 and 5
+/// for 5.0).
+///
+/// The same type as the context a function call receives, so the session hands it to `hpmq-host` as it is:
+/// building a separate context (copying the client id and user name) for every message a function sees cost
+/// two allocations per message.
+pub type ClientInfo = hpmq_host::Context;
+
+/// What a client wants to do with a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// PUBLISH (or a will) to a topic name.
+    Publish,
+    /// SUBSCRIBE to a topic filter.
+    Subscribe,
+}
+
+/// Decides whether a client may publish to a topic or subscribe to a filter. Called on the connection's task
+/// for every PUBLISH and every filter of a SUBSCRIBE, so keep it fast.
+pub trait Authorizer: Send + Sync + 'static {
+    /// True to allow. `topic` is a topic name for [`Action::Publish`] and a topic filter (maybe
+    /// `$share/...`) for [`Action::Subscribe`].
+    fn authorize(&self, client: &ClientInfo, action: Action, topic: &str) -> bool;
+}
+
+/// The configured user names and password hashes.
+#[derive(Debug, Clone, Default)]
+pub struct Users {
+    allow_anonymous: bool,
+    hashes: HashMap<String, String>,
+}
+
+/// Why a CONNECT was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No user name and anonymous access is off.
+    #[error("anonymous access is not allowed")]
+    AnonymousRefused,
+    /// Unknown user or wrong password.
+    #[error("bad user name or password")]
+    BadCredentials,
+}
+
+impl AuthError {
+    /// The CONNACK reason code: 0x87 Not authorized or 0x86 Bad User Name or Password.
+    pub fn reason_code(self) -> mqtt_codec::ReasonCode {
+        match self {
+            AuthError::AnonymousRefused => mqtt_codec::ReasonCode::NotAuthorized,
+            AuthError::BadCredentials => mqtt_codec::ReasonCode::BadUserNameOrPassword,
+        }
+    }
+}
+
+impl Users {
+    /// From the `[auth]` section (already validated).
+    pub fn new(config: &AuthConfig) -> Self {
+        Users {
+            allow_anonymous: config.allow_anonymous,
+            hashes: config
+                .users
+                .iter()
+                .map(|u| (u.username.clone(), u.password_hash.clone()))
+                .collect(),
+        }
+    }
+
+    /// Checks a CONNECT's credentials. Argon2 is deliberately slow (tens of ms): call it off the reactor, or
+    /// first ask [`decide_without_hashing`](Self::decide_without_hashing).
+    pub fn authenticate(&self, username: Option<&str>, password: Option<&[u8]>) -> Result<(), AuthError> {
+        self.decide_without_hashing(username, password).unwrap_or_else(|| {
+            let hash = username.and_then(|u| self.hashes.get(u));
+            match (hash, password) {
+                (Some(hash), Some(password)) if verify_password(password, hash) => Ok(()),
+                _ => Err(AuthError::BadCredentials),
+            }
+        })
+    }
+
+    /// The decision on credentials that need no password hash check (no user name; an unknown user name; no
+    /// password), cheap enough for the reactor; `None` when a password must be verified against its hash
+    /// ([`authenticate`](Self::authenticate), slow). A broker with anonymous clients thus sends no CONNECT
+    /// through the blocking thread pool.
+    pub fn decide_without_hashing(
+        &self,
+        username: Option<&str>,
+        password: Option<&[u8]>,
+    ) -> Option<Result<(), AuthError>> {
+        let Some(username) = username else {
+            return Some(if self.allow_anonymous {
+                Ok(())
+            } else {
+                Err(AuthError::AnonymousRefused)
+            });
+        };
+        match (self.hashes.get(username), password) {
+            (Some(_), Some(_)) => None,
+            _ => Some(Err(AuthError::BadCredentials)),
+        }
+    }
+
+    /// Whether any user is configured (a CONNECT with a user name is then checked).
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+}
+
+/// True when `password` matches the PHC `hash` (argon2id/argon2i/argon2d).
+pub fn verify_password(password: &[u8], hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password, &parsed).is_ok())
+}
+
+/// An argon2id PHC hash of `password` with a random salt, for `[[auth.users]] password_hash`.
+pub fn hash_password(password: &[u8]) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default().hash_password(password, &salt)?.to_string())
+}
+
+/// The `[[acl]]` rules: with no rules everything is allowed; with rules, a client may use a topic only when a
+/// rule that applies to it grants it.
+#[derive(Debug, Clone, Default)]
+pub struct Acl {
+    rules: Vec<AclRule>,
+}
+
+impl Acl {
+    /// From the `[[acl]]` entries (already validated).
+    pub fn new(rules: Vec<AclRule>) -> Self {
+        Acl { rules }
+    }
+
+    fn applies(rule: &AclRule, client: &ClientInfo) -> bool {
+        let user_ok = match &rule.username {
+            None => true,
+            Some(u) => client.username.as_deref() == Some(u.as_str()),
+        };
+        let id_ok = match &rule.client_id {
+            None => true,
+            Some(pattern) => match pattern.strip_suffix('*') {
+                Some(prefix) => client.client_id.starts_with(prefix),
+                None => *client.client_id == **pattern,
+            },
+        };
+        user_ok && id_ok
+    }
+}
+
+impl Authorizer for Acl {
+    fn authorize(&self, client: &ClientInfo, action: Action, topic: &str) -> bool {
+        if self.rules.is_empty() {
+            return true;
+        }
+        self.rules.iter().filter(|r| Acl::applies(r, client)).any(|rule| {
+            let filters = match action {
+                Action::Publish => &rule.publish,
+                Action::Subscribe => &rule.subscribe,
+            };
+            filters.iter().any(|pattern| {
+                let Some(allowed) = substitute(pattern, client) else {
+                    return false;
+                };
+                match action {
+                    Action::Publish => filter_matches(&allowed, topic),
+                    Action::Subscribe => filter_covers(&allowed, strip_share(topic)),
+                }
+            })
+        })
+    }
+}
+
+/// Replaces `%c` and `%u`; `None` when the pattern needs a user name the client does not have, or the id
+/// or name would add levels or wildcards (a client id of `#` must not widen its grant).
+fn substitute(pattern: &str, client: &ClientInfo) -> Option<String> {
+    let unsafe_level = |s: &str| s.is_empty() || s.contains(['/', '+', '#']);
+    let mut out = pattern.to_owned();
+    if out.contains("%c") {
+        if unsafe_level(&client.client_id) {
+            return None;
+        }
+        out = out.replace("%c", &client.client_id);
+    }
+    if out.contains("%u") {
+        let user = client.username.as_deref()?;
+        if unsafe_level(user) {
+            return None;
+        }
+        out = out.replace("%u", user);
+    }
+    Some(out)
+}
+
+/// `$share/{group}/{filter}` → `{filter}`.
+fn strip_share(filter: &str) -> &str {
+    filter
+        .strip_prefix("$share/")
+        .and_then(|rest| rest.split_once('/'))
+        .map_or(filter, |(_, f)| f)
+}
+
+/// Whether topic name `topic` matches `filter` (`+`, `#`; `$` topics only by a filter starting with `$`).
+pub fn filter_matches(filter: &str, topic: &str) -> bool {
+    if topic.starts_with('$') && !filter.starts_with('$') {
+        return false; // [MQTT-4.7.2-1]
+    }
+    let mut f = filter.split('/');
+    let mut t = topic.split('/');
+    loop {
+        match (f.next(), t.next()) {
+            (Some("#"), _) => return true,
+            (Some("+"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// Whether every topic matched by `requested` is also matched by `allowed`.
+pub fn filter_covers(allowed: &str, requested: &str) -> bool {
+    if requested.starts_with('$') && !allowed.starts_with('$') {
+        return false;
+    }
+    let mut a = allowed.split('/');
+    let mut r = requested.split('/');
+    loop {
+        match (a.next(), r.next()) {
+            (Some("#"), _) => return true,
+            (Some("+"), Some(level)) if level != "#" => {}
+            (Some(x), Some(y)) if x == y && x != "+" && x != "#" => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::UserConfig;
+
+    fn client(id: &str, user: Option<&str>) -> ClientInfo {
+        ClientInfo {
+            client_id: id.into(),
+            username: user.map(Into::into),
+            peer_addr: None,
+            protocol_version: 5,
+        }
+    }
+
+    #[test]
+    fn no_rules_allow_everything() {
+        let acl = Acl::default();
+        assert!(acl.authorize(&client("a", None), Action::Publish, "x/y"));
+        assert!(acl.authorize(&client("a", None), Action::Subscribe, "#"));
+    }
+
+    #[test]
+    fn rules_grant_with_substitution_and_deny_otherwise() {
+        let acl = Acl::new(vec![
+            AclRule {
+                username: Some("alice".into()),
+                publish: vec!["devices/%c/#".into()],
+                subscribe: vec!["phones/%u/+".into()],
+                ..AclRule::default()
+            },
+            AclRule {
+                client_id: Some("monitor-*".into()),
+                subscribe: vec!["$SYS/#".into()],
+                ..AclRule::default()
+            },
+        ]);
+        let alice = client("dev1", Some("alice"));
+        assert!(acl.authorize(&alice, Action::Publish, "devices/dev1/status"));
+        assert!(!acl.authorize(&alice, Action::Publish, "devices/dev2/status"));
+        assert!(acl.authorize(&alice, Action::Subscribe, "phones/alice/x"));
+        assert!(acl.authorize(&alice, Action::Subscribe, "$share/g/phones/alice/+"));
+        assert!(!acl.authorize(&alice, Action::Subscribe, "phones/alice/#"));
+        assert!(!acl.authorize(&alice, Action::Subscribe, "phones/+/x"));
+        assert!(!acl.authorize(&alice, Action::Subscribe, "$SYS/broker/uptime"));
+        let monitor = client("monitor-3", None);
+        assert!(acl.authorize(&monitor, Action::Subscribe, "$SYS/broker/#"));
+        assert!(!acl.authorize(&monitor, Action::Publish, "devices/monitor-3/x"));
+        // A wildcard client id cannot widen a %c grant.
+        let sneaky = client("#", Some("alice"));
+        assert!(!acl.authorize(&sneaky, Action::Publish, "devices/x/y"));
+    }
+
+    #[test]
+    fn matching_and_covering() {
+        assert!(filter_matches("a/+/c", "a/b/c"));
+        assert!(filter_matches("a/#", "a"));
+        assert!(!filter_matches("#", "$SYS/x"));
+        assert!(filter_matches("$SYS/#", "$SYS/x"));
+        assert!(filter_covers("a/#", "a/+/c"));
+        assert!(filter_covers("a/+", "a/b"));
+        assert!(!filter_covers("a/+", "a/#"));
+        assert!(!filter_covers("a/b", "a/+"));
+    }
+
+    #[test]
+    fn passwords_verify_against_phc_hashes() {
+        let hash = hash_password(b"s3cret").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password(b"s3cret", &hash));
+        assert!(!verify_password(b"wrong", &hash));
+        assert!(!verify_password(b"s3cret", "not a hash"));
+        let users = Users::new(&AuthConfig {
+            allow_anonymous: false,
+            users: vec![UserConfig {
+                username: "alice".into(),
+                password_hash: hash,
+            }],
+            authorize_function: None,
+        });
+        assert_eq!(users.authenticate(Some("alice"), Some(b"s3cret")), Ok(()));
+        assert_eq!(
+            users.authenticate(Some("alice"), Some(b"nope")),
+            Err(AuthError::BadCredentials)
+        );
+        assert_eq!(
+            users.authenticate(Some("bob"), Some(b"s3cret")),
+            Err(AuthError::BadCredentials)
+        );
+        assert_eq!(users.authenticate(Some("alice"), None), Err(AuthError::BadCredentials));
+        assert_eq!(users.authenticate(None, None), Err(AuthError::AnonymousRefused));
+        // What the reactor decides without argon2, and what it leaves to the blocking pool.
+        assert_eq!(
+            users.decide_without_hashing(None, None),
+            Some(Err(AuthError::AnonymousRefused))
+        );
+        assert_eq!(
+            users.decide_without_hashing(Some("bob"), Some(b"s3cret")),
+            Some(Err(AuthError::BadCredentials))
+        );
+        assert_eq!(
+            users.decide_without_hashing(Some("alice"), None),
+            Some(Err(AuthError::BadCredentials))
+        );
+        assert_eq!(users.decide_without_hashing(Some("alice"), Some(b"nope")), None);
+        assert_eq!(users.decide_without_hashing(Some("alice"), Some(b"s3cret")), None);
+    }
+}

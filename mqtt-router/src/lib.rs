@@ -1,0 +1,33 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Modules
+//! * [`Router`] (`router.rs`): subscribe, unsubscribe, remove a client, match with [`Router::visit`] and
+//!   [`Router::deliveries`].
+//! * [`Deliveries`] (`deliveries.rs`): the reusable buffer of per-client deliveries.
+//! * [`ShareStrategy`], the built-in strategies and the [`Available`] wrapper (`shared.rs`) for
+//!   `$share/{group}/{filter}`.
+//! * [`RetainedStore`] (`retained.rs`): retained messages, indexed for wildcard lookups.
+//! * [`Error`] (`error.rs`).
+//! * `trie.rs`: the arena trie under both indexes; `level.rs`: its inline level strings.
+
+mod deliveries;
+mod error;
+mod level;
+mod retained;
+mod router;
+mod shared;
+mod trie;
+
+pub use deliveries::{Deliveries, Delivery};
+pub use error::Error;
+pub use retained::{Retained, RetainedPayload, RetainedStore};
+pub use router::{DEFAULT_MAX_LEVELS, Match, Router, SubscribeOutcome};
+pub use shared::{Available, BuiltinStrategy, HashClientId, Members, Pick, Random, RoundRobin, ShareStrategy, Sticky};
+
+/// The "Embedding the router" example of the repository README, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct RepositoryReadme;
+
+/// The codec types the router's API is written in, re-exported so embedders need one dependency.
+pub use mqtt_codec::{QoS, RetainHandling, SubscriptionId, SubscriptionOptions, TopicFilter, TopicName};
