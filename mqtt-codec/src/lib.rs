@@ -27,6 +27,7 @@
 //!   [`PubRec`], [`PubRel`], [`PubComp`], [`Subscribe`], [`SubAck`], [`Unsubscribe`], [`UnsubAck`],
 //!   [`Disconnect`], [`Auth`]; PINGREQ/PINGRESP are unit variants.
 //! - [`properties`]: the typed v5 property set of each packet.
+//! - [`reason_codes`]: the v5 reason codes each packet may carry ([`ReasonCode::is_valid_for`]).
 //! - [`MqttCodec`]: tokio-util `Decoder`/`Encoder`.
 //! - Validated values: [`ByteStr`], [`TopicName`], [`TopicFilter`], [`QoS`], [`SubscriptionOptions`],
 //!   [`ReasonCode`], [`ProtocolVersion`], [`PacketType`].
@@ -50,6 +51,7 @@ mod pubrec;
 mod pubrel;
 mod qos;
 mod reason;
+pub mod reason_codes;
 mod string;
 mod suback;
 mod subscribe;
