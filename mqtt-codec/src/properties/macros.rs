@@ -62,7 +62,6 @@ macro_rules! property_ids {
 
             /// The error for a decoded value of the right data type that the property does not allow (0 where it
             /// must not be 0, a byte other than 0 or 1 for a boolean, ...).
-            #[cold]
             pub(crate) fn invalid_value(self) -> Error {
                 match self {
                     $($(PropertyId::$name => $invalid,)?)*

@@ -75,7 +75,6 @@ impl Block {
     }
 
     /// The error for a property the set being decoded does not allow.
-    #[cold]
     pub(crate) fn not_allowed(&self, property: PropertyId) -> Error {
         Error::PropertyNotAllowed {
             property,
