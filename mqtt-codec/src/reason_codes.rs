@@ -64,8 +64,9 @@ macro_rules! reason_code_lists {
         }
 
         impl ReasonCode {
-            /// Whether a v5 `packet` may carry this code: it is in the packet's list in this module. False for
-            /// every code in a packet that carries none.
+            /// Whether a v5 `packet` may carry this code: whether it is in
+            /// [`reason_codes::for_packet`](crate::reason_codes::for_packet)`(packet)`, the list of the packet's
+            /// reason code section of the specification. False for every code in a packet that carries none.
             #[inline]
             pub const fn is_valid_for(self, packet: PacketType) -> bool {
                 let allowed = match packet {
