@@ -97,6 +97,11 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
             .await;
             return None;
         }
+        First::Malformed(mqtt_codec::Error::UnsupportedProtocolVersion { level }) => {
+            tracing::debug!(%peer, level, "unsupported protocol level; CONNACK 0x01");
+            refuse_version(shared, framed).await;
+            return None;
+        }
         First::Malformed(error) => {
             tracing::debug!(%peer, %error, "malformed CONNECT");
             refuse_with(shared, framed, |s, now| s.handle_decode_error(now, &error)).await;
@@ -212,6 +217,18 @@ fn refuse(shared: &Shared, framed: Framed<TcpStream, MqttCodec>, connect: Box<Co
                 let _ = s.reject(now, reason);
             }
         }
+    })
+}
+
+/// Answers a CONNECT of a protocol level the broker does not speak with CONNACK return code 0x01 in the
+/// 3.1.1 layout (3.1 clients read it the same way; MQTT 5 §3.1.2.2 lets a v5 server answer so too) and
+/// closes [MQTT-3.1.2-2]. The codec has no version before a decoded CONNECT, so it is given one.
+fn refuse_version(shared: &Shared, mut framed: Framed<TcpStream, MqttCodec>) -> Refusal {
+    framed.codec_mut().set_version(ProtocolVersion::V311);
+    let connack = Box::new(mqtt_codec::ConnAck::new(ReasonCode::UnsupportedProtocolVersion, false));
+    let limit = Duration::from_millis(shared.config.limits.write_timeout_ms.max(1));
+    Box::pin(async move {
+        let _ = tokio::time::timeout(limit, framed.send(Packet::ConnAck(connack))).await;
     })
 }
 
