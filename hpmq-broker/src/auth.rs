@@ -119,7 +119,8 @@ impl Users {
     }
 
     /// The decision on credentials that need no password hash check (no user name; no password; no users
-    /// configured), cheap enough for the reactor; `None` when a password must be verified
+    /// configured: then a user name is accepted as the client's identity when anonymous access is on, and
+    /// refused otherwise), cheap enough for the reactor; `None` when a password must be verified
     /// ([`authenticate`](Self::authenticate), slow), which is the case for every user name with a password
     /// when users are configured, known or not: deciding an unknown name here would answer it faster and
     /// tell which names exist. A broker with anonymous clients thus sends no CONNECT through the blocking
@@ -136,8 +137,18 @@ impl Users {
                 Err(AuthError::AnonymousRefused)
             });
         };
+        if self.hashes.is_empty() {
+            // No user database: with anonymous access on, a user name is an identity (for `%u` ACL rules and
+            // the authorize hook), not a login, as with mosquitto without a password file; with it off,
+            // nobody can log in.
+            return Some(if self.allow_anonymous {
+                Ok(())
+            } else {
+                Err(AuthError::BadCredentials)
+            });
+        }
         match password {
-            Some(_) if !self.hashes.is_empty() && !username.is_empty() => None,
+            Some(_) if !username.is_empty() => None,
             _ => Some(Err(AuthError::BadCredentials)),
         }
     }
@@ -434,6 +445,25 @@ mod tests {
             users.authenticate(Some("bob"), Some(b"s3cret")),
             Err(AuthError::BadCredentials)
         );
+    }
+
+    #[test]
+    fn without_users_a_user_name_is_an_identity_when_anonymous_access_is_on() {
+        // mosquitto without a password file: the name and password are not checked, the name is kept.
+        let open = Users::new(&AuthConfig::default());
+        assert_eq!(open.decide_without_hashing(Some("alice"), Some(b"any")), Some(Ok(())));
+        assert_eq!(open.authenticate(Some("alice"), Some(b"any")), Ok(()));
+        assert_eq!(open.authenticate(Some("alice"), None), Ok(()));
+        // Anonymous access off and nobody configured: nobody can log in.
+        let closed = Users::new(&AuthConfig {
+            allow_anonymous: false,
+            ..AuthConfig::default()
+        });
+        assert_eq!(
+            closed.authenticate(Some("alice"), Some(b"any")),
+            Err(AuthError::BadCredentials)
+        );
+        assert_eq!(closed.authenticate(None, None), Err(AuthError::AnonymousRefused));
     }
 
     #[test]

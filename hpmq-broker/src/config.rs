@@ -121,7 +121,9 @@ impl Default for LimitsConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// Whether a CONNECT without a user name is accepted. Default true (false as soon as you add users
-    /// you probably want).
+    /// you probably want). Without `users` it also governs a CONNECT with a user name: accepted whatever its
+    /// password when true (the name is then the client's identity for `%u` ACL rules and the authorize
+    /// function, as with mosquitto without a password file), refused when false.
     pub allow_anonymous: bool,
     /// Known users.
     pub users: Vec<UserConfig>,
