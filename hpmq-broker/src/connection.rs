@@ -16,6 +16,7 @@ use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
 use super::auth::ClientInfo;
+use super::client_id;
 use super::session::{self, Attach, ConnectionGuard, Control};
 use super::{SessionHandle, Shared, lock};
 
@@ -155,7 +156,7 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
         // v5 always may get an assigned id; 3.1.1 only with Clean Session [MQTT-3.1.3-8]. The session puts
         // it in CONNACK (v5 Assigned Client Identifier) when the CONNECT's id is empty.
         if connect.protocol_version == ProtocolVersion::V5 || connect.clean_start {
-            assigned = ByteStr::try_from(format!("hpmq-{:016x}", shared.next_key() ^ random_bits())).ok();
+            assigned = ByteStr::try_from(client_id::assign(shared.next_key())).ok();
         } else {
             refuse(shared, framed, connect, ReasonCode::ClientIdentifierNotValid).await;
             return None;
@@ -255,12 +256,4 @@ fn refuse_with(
         };
         let _ = tokio::time::timeout(limit, write).await;
     })
-}
-
-/// A little entropy so assigned ids are not guessable from the connection count alone.
-fn random_bits() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
-    h.finish()
 }

@@ -33,6 +33,7 @@
 //! counts it.
 
 pub mod auth;
+mod client_id;
 pub mod config;
 mod connection;
 pub mod functions;
