@@ -414,7 +414,7 @@ mod tests {
                 Err(AuthError::BadCredentials)
             );
         });
-        assert_eq!(known, [alice_hash.clone()]);
+        assert_eq!(known, [alice_hash.as_str()]);
         let unknown = verified_during(|| {
             assert_eq!(
                 users.authenticate(Some("bob"), Some(b"s3cret")),
