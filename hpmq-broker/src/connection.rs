@@ -16,6 +16,7 @@ use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
 use super::auth::ClientInfo;
+use super::client_id;
 use super::session::{self, Attach, ConnectionGuard, Control};
 use super::{SessionHandle, Shared, lock};
 
@@ -97,6 +98,11 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
             .await;
             return None;
         }
+        First::Malformed(mqtt_codec::Error::UnsupportedProtocolVersion { level }) => {
+            tracing::debug!(%peer, level, "unsupported protocol level; CONNACK 0x01");
+            refuse_version(shared, framed).await;
+            return None;
+        }
         First::Malformed(error) => {
             tracing::debug!(%peer, %error, "malformed CONNECT");
             refuse_with(shared, framed, |s, now| s.handle_decode_error(now, &error)).await;
@@ -150,7 +156,7 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
         // v5 always may get an assigned id; 3.1.1 only with Clean Session [MQTT-3.1.3-8]. The session puts
         // it in CONNACK (v5 Assigned Client Identifier) when the CONNECT's id is empty.
         if connect.protocol_version == ProtocolVersion::V5 || connect.clean_start {
-            assigned = ByteStr::try_from(format!("hpmq-{:016x}", shared.next_key() ^ random_bits())).ok();
+            assigned = ByteStr::try_from(client_id::assign(shared.next_key())).ok();
         } else {
             refuse(shared, framed, connect, ReasonCode::ClientIdentifierNotValid).await;
             return None;
@@ -215,6 +221,18 @@ fn refuse(shared: &Shared, framed: Framed<TcpStream, MqttCodec>, connect: Box<Co
     })
 }
 
+/// Answers a CONNECT of a protocol level the broker does not speak with CONNACK return code 0x01 in the
+/// 3.1.1 layout (3.1 clients read it the same way; MQTT 5 §3.1.2.2 lets a v5 server answer so too) and
+/// closes [MQTT-3.1.2-2]. The codec has no version before a decoded CONNECT, so it is given one.
+fn refuse_version(shared: &Shared, mut framed: Framed<TcpStream, MqttCodec>) -> Refusal {
+    framed.codec_mut().set_version(ProtocolVersion::V311);
+    let connack = Box::new(mqtt_codec::ConnAck::new(ReasonCode::UnsupportedProtocolVersion, false));
+    let limit = Duration::from_millis(shared.config.limits.write_timeout_ms.max(1));
+    Box::pin(async move {
+        let _ = tokio::time::timeout(limit, framed.send(Packet::ConnAck(connack))).await;
+    })
+}
+
 /// Writing a refusal: boxed, because its throwaway session and the connection (about 1.2 KB) would
 /// otherwise sit in the future of every handshake, and refusals are rare.
 type Refusal = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -238,12 +256,4 @@ fn refuse_with(
         };
         let _ = tokio::time::timeout(limit, write).await;
     })
-}
-
-/// A little entropy so assigned ids are not guessable from the connection count alone.
-fn random_bits() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
-    h.finish()
 }

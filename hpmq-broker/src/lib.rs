@@ -33,6 +33,7 @@
 //! counts it.
 
 pub mod auth;
+mod client_id;
 pub mod config;
 mod connection;
 pub mod functions;
@@ -446,6 +447,7 @@ fn sys_snapshot(shared: &Shared) -> sys::SysSnapshot {
         .stats
         .snapshot(shared.started.elapsed(), sessions, retained, subscriptions);
     snapshot.sessions_parked = shared.lot.as_ref().map_or(0, |lot| lot.len() as u64);
+    snapshot.messages_discarded = shared.functions.as_ref().map_or(0, Functions::discarded);
     snapshot
 }
 
