@@ -1,7 +1,6 @@
 //! A new TCP connection up to its CONNECT: connect timeout, connection cap, authentication, client id
 //! assignment, then handing it to the session registered under the client id.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -15,10 +14,12 @@ use mqtt_session::{Event, ServerSession};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
-use super::auth::ClientInfo;
-use super::client_id;
-use super::session::{self, Attach, ConnectionGuard, Control};
-use super::{SessionHandle, Shared, lock};
+use crate::auth::ClientInfo;
+use crate::client_id;
+use crate::framing::framed;
+use crate::mailbox::Attach;
+use crate::session::{self, Shared};
+use crate::sync::lock;
 
 /// Capacity of the buffer the CONNECT is read into.
 const CONNECT_BUFFER: usize = 256;
@@ -61,7 +62,7 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
     // A small first buffer: the session keeps slices of the CONNECT (client id, will, ...), which pin the
     // buffer they were read into for the connection's life. The codec reserves more for a larger CONNECT;
     // later reads use a buffer that exists only while there is data (see `session::read`).
-    let mut framed = session::framed(
+    let mut framed = framed(
         stream,
         MqttCodec::server_with_max_packet_size(limits.max_packet_size as usize),
         CONNECT_BUFFER,
@@ -115,7 +116,7 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
         }
     };
 
-    let Some(guard) = ConnectionGuard::acquire(shared) else {
+    let Some(guard) = shared.connections.acquire() else {
         tracing::warn!(%peer, max = limits.max_connections, "connection cap reached; CONNECT refused");
         refuse(shared, framed, connect, ReasonCode::QuotaExceeded).await;
         return None;
@@ -179,34 +180,7 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
         assigned,
         guard,
     });
-    attach_to(shared, &mut lock(&shared.sessions), client_id, attach)
-}
-
-/// Gives the connection to the live session of its client id, or returns a new session for it, registered
-/// and ready to run.
-#[must_use = "a new session does nothing until it runs"]
-pub(crate) fn attach_to(
-    shared: &Arc<Shared>,
-    registry: &mut HashMap<Arc<str>, SessionHandle>,
-    client_id: Arc<str>,
-    attach: Box<Attach>,
-) -> Option<session::Starting> {
-    if shared.tasks.is_closed() {
-        // The broker is stopping and has told every registered session to stop; a new one would never be.
-        tracing::debug!(client_id = &*client_id, "broker stopping; connection closed");
-        return None;
-    }
-    let attach = match registry.get(&client_id) {
-        Some(handle) => match handle.control.send(Control::Attach(attach), shared.post()) {
-            Ok(()) => return None,
-            // The session task is ending: start a new session with the connection.
-            Err(Control::Attach(attach)) => attach,
-            Err(_) => return None,
-        },
-        None => attach,
-    };
-    let session = ServerSession::new(Arc::clone(&shared.server_config));
-    Some(session::start(shared, registry, client_id, session, attach))
+    session::attach_to(shared, &mut lock(&shared.sessions), client_id, attach)
 }
 
 /// Answers a CONNECT with a refusal (CONNACK with `reason`, mapped to a 3.1.1 return code) and closes.
