@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use hpmq_host::{AuthAction, AuthRequest, Direction, FunctionRef, Runtime, RuntimeConfig, Verdict};
 use mqtt_codec::properties::UserProperty;
-use mqtt_codec::{QoS, ReasonCode};
+use mqtt_codec::{PacketType, QoS, ReasonCode};
 use mqtt_session::Message;
 
 use super::auth::{Action, ClientInfo};
@@ -196,33 +196,19 @@ impl AuthorizeHook {
     }
 }
 
-/// A deny code MQTT allows in the packet that answers `action` (MQTT 5 §3.4.2.1 PUBACK, §3.9.3 SUBACK);
-/// any other failure code becomes 0x87 Not authorized.
+/// A deny code MQTT allows in the packet that answers `action` (the codec's lists: MQTT 5 §3.4.2.1 PUBACK,
+/// and PUBREC, which allows the same codes; §3.9.3 SUBACK); any other code becomes 0x87 Not authorized. 0x91
+/// Packet Identifier in use is valid in both packets but says nothing about permission, so it is not a denial.
 fn fit(action: Action, code: ReasonCode) -> ReasonCode {
-    use ReasonCode::*;
-    let allowed = match action {
-        Action::Publish => matches!(
-            code,
-            UnspecifiedError
-                | ImplementationSpecificError
-                | NotAuthorized
-                | TopicNameInvalid
-                | QuotaExceeded
-                | PayloadFormatInvalid
-        ),
-        Action::Subscribe => matches!(
-            code,
-            UnspecifiedError
-                | ImplementationSpecificError
-                | NotAuthorized
-                | TopicFilterInvalid
-                | QuotaExceeded
-                | SharedSubscriptionsNotSupported
-                | SubscriptionIdentifiersNotSupported
-                | WildcardSubscriptionsNotSupported
-        ),
+    let answer = match action {
+        Action::Publish => PacketType::PubAck,
+        Action::Subscribe => PacketType::SubAck,
     };
-    if allowed { code } else { NotAuthorized }
+    if code.is_error() && code != ReasonCode::PacketIdentifierInUse && code.is_valid_for(answer) {
+        code
+    } else {
+        ReasonCode::NotAuthorized
+    }
 }
 
 #[cfg(test)]
@@ -247,6 +233,50 @@ mod tests {
         assert_eq!(
             fit(Action::Subscribe, ReasonCode::ServerBusy),
             ReasonCode::NotAuthorized
+        );
+        // Valid in the packet, but no denial: a success code, and 0x91 Packet Identifier in use.
+        for action in [Action::Publish, Action::Subscribe] {
+            assert_eq!(fit(action, ReasonCode::Success), ReasonCode::NotAuthorized);
+            assert_eq!(
+                fit(action, ReasonCode::PacketIdentifierInUse),
+                ReasonCode::NotAuthorized
+            );
+        }
+    }
+
+    /// The same lists as the ones this function spelled out before it asked the codec.
+    #[test]
+    fn deny_codes_are_the_error_codes_of_puback_and_suback_but_0x91() {
+        let kept = |action| {
+            (0..=u8::MAX)
+                .filter_map(ReasonCode::from_u8)
+                .filter(|&c| fit(action, c) == c)
+                .collect::<Vec<_>>()
+        };
+        use ReasonCode::*;
+        assert_eq!(
+            kept(Action::Publish),
+            [
+                UnspecifiedError,
+                ImplementationSpecificError,
+                NotAuthorized,
+                TopicNameInvalid,
+                QuotaExceeded,
+                PayloadFormatInvalid
+            ]
+        );
+        assert_eq!(
+            kept(Action::Subscribe),
+            [
+                UnspecifiedError,
+                ImplementationSpecificError,
+                NotAuthorized,
+                TopicFilterInvalid,
+                QuotaExceeded,
+                SharedSubscriptionsNotSupported,
+                SubscriptionIdentifiersNotSupported,
+                WildcardSubscriptionsNotSupported
+            ]
         );
     }
 
