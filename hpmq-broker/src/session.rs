@@ -12,7 +12,7 @@ use futures_util::{FutureExt, Sink, StreamExt};
 use hpmq_host::Direction;
 use mqtt_codec::{ByteStr, Connect, MqttCodec, Packet, QoS, ReasonCode, RetainHandling, TopicFilter};
 use mqtt_router::Deliveries;
-use mqtt_session::{Accept, DropReason, Event, Message, ServerSession, SessionSnapshot};
+use mqtt_session::{Accept, DropReason, Event, Message, Outgoing, ServerSession, SessionSnapshot};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
@@ -115,12 +115,11 @@ pub(crate) struct Delivery {
 
 impl Delivery {
     /// The message as this session delivers it.
-    fn into_message(self) -> Message {
+    fn into_outgoing(self) -> Outgoing {
         let mut message = Arc::unwrap_or_clone(self.message);
         message.qos = self.qos;
         message.retain = self.retain;
-        message.properties.subscription_identifiers = self.subscription_ids;
-        message
+        Outgoing::new(message, self.subscription_ids)
     }
 }
 
@@ -154,19 +153,10 @@ pub(crate) struct Routing {
 
 impl Routing {
     /// Stores a retained message and sends a copy to each matching session; returns how many were sent.
-    pub fn route(
-        &mut self,
-        shared: &Shared,
-        now: Instant,
-        mut message: Message,
-        publisher: Option<&ClientRef>,
-    ) -> usize {
+    pub fn route(&mut self, shared: &Shared, now: Instant, message: Message, publisher: Option<&ClientRef>) -> usize {
         if message.is_expired(now) {
             return 0;
         }
-        // Aliases belong to one connection and identifiers to one subscription; neither travels.
-        message.properties.topic_alias = None;
-        message.properties.subscription_identifiers.clear();
         if message.retain {
             let mut retained = shared
                 .retained
@@ -515,13 +505,13 @@ impl SessionTask {
                         None
                     }
                     Wake::Delivery(delivery) => {
-                        self.deliver(delivery.into_message());
+                        self.deliver(delivery.into_outgoing());
                         // Take what else is queued now, so one write carries the batch.
                         for _ in 1..BATCH {
                             let Some(delivery) = self.me.tx.try_recv_delivery() else {
                                 break;
                             };
-                            self.deliver(delivery.into_message());
+                            self.deliver(delivery.into_outgoing());
                         }
                         None
                     }
@@ -585,7 +575,7 @@ impl SessionTask {
             // Deliveries that reached the mailbox after the session ended are orphans too.
             self.me.tx.close_deliveries();
             while let Some(delivery) = self.me.tx.try_recv_delivery() {
-                self.orphan(delivery.into_message());
+                self.orphan(delivery.into_outgoing().message);
             }
         }
         (*self).finish(shutting_down, handoff);
@@ -830,12 +820,16 @@ impl SessionTask {
     }
 
     /// A message the router sent this session: downstream functions, then the session's queue.
-    fn deliver(&mut self, message: Message) {
+    fn deliver(&mut self, message: Outgoing) {
         let now = Instant::now();
         match &self.shared.functions {
             Some(f) if f.binds(Direction::Downstream) => {
+                let Outgoing {
+                    message,
+                    subscription_ids,
+                } = message;
                 for m in f.process(Direction::Downstream, message, &self.info) {
-                    self.session.publish(now, m);
+                    self.session.publish(now, Outgoing::new(m, subscription_ids.clone()));
                 }
             }
             // No downstream binding: straight to the session, with no one-element `Vec` per delivery.
@@ -1162,8 +1156,7 @@ impl SessionTask {
                     let mut m = r.message.clone();
                     m.qos = m.qos.min(options.qos);
                     m.retain = true;
-                    m.properties.subscription_identifiers = request.subscription_id.into_iter().collect();
-                    retained.push(m);
+                    retained.push(Outgoing::new(m, request.subscription_id.into_iter().collect()));
                 });
             }
         }
@@ -1216,11 +1209,7 @@ impl SessionTask {
                 .collect();
             groups.dedup();
             let mut handed = 0;
-            let base = Arc::new({
-                let mut base = message.clone();
-                base.properties.topic_alias = None;
-                base
-            });
+            let base = Arc::new(message.clone());
             router.visit(&message.topic, None, |m| {
                 let Some(at) = m.share_group.and_then(|g| groups.iter().position(|mine| *mine == g)) else {
                     return;
@@ -1293,7 +1282,7 @@ impl SessionTask {
     async fn save(&mut self) {
         self.me.tx.close_deliveries();
         while let Some(delivery) = self.me.tx.try_recv_delivery() {
-            self.deliver(delivery.into_message());
+            self.deliver(delivery.into_outgoing());
         }
         self.drive().await;
         if !self.session.is_ended() && self.session.session_expiry_interval() > 0 {
