@@ -72,7 +72,7 @@ class Broker:
         self.all_rows = all_rows  # False: only the rows functions can change (throughput, latency)
 
 
-def brokers(bin_path, work):
+def brokers(bin_path, work, baseline_bin=None):
     conf = work / "mosquitto.conf"
     # Anonymous, no connection cap, and logging at the level hpmq's default `info` has (no line per
     # connection), so neither broker pays for per-connection log lines.
@@ -82,6 +82,11 @@ def brokers(bin_path, work):
     )
     plain = str(ROOT / "benches/loadtest/hpmq.toml")
     fns = str(ROOT / "benches/loadtest/functions.toml")
+    baseline = []
+    if baseline_bin:
+        # Another build of hpmq-broker (e.g. the commit before a change) with the same config, in the same run.
+        baseline = [Broker("hpmq-baseline", 18834, [baseline_bin, "--config", plain, "--listen", f"{HOST}:18834"],
+                           "bench/t", "bench/t/#", "bench/lat", "bench/lat", True, "$SYS/broker/messages/sent")]
     return [
         Broker("hpmq", 18831, [bin_path, "--config", plain, "--listen", f"{HOST}:18831"],
                "bench/t", "bench/t/#", "bench/lat", "bench/lat", True, "$SYS/broker/messages/sent"),
@@ -90,7 +95,7 @@ def brokers(bin_path, work):
         Broker("hpmq+functions", 18832, [bin_path, "--config", fns, "--listen", f"{HOST}:18832"],
                "raw/bench", "site/bench/#", "raw/bench/lat", "site/bench/lat", False,
                "$SYS/broker/messages/sent"),
-    ]
+    ] + baseline
 
 
 def pinned(argv, cpu, pin):
@@ -258,9 +263,11 @@ def table(samples, names):
         for key, *_ in ROWS:
             vals = [v for v in samples[name].get(key, []) if v is not None]
             med[(name, key)] = statistics.median(vals) if vals else None
+    has_base = "hpmq-baseline" in names
     lines = [
-        "| metric | unit | better | hpmq | mosquitto | hpmq / mosquitto | hpmq + functions | functions / hpmq |",
-        "|---|---|---|---:|---:|---:|---:|---:|",
+        "| metric | unit | better | hpmq | mosquitto | hpmq / mosquitto | hpmq + functions | functions / hpmq |"
+        + (" hpmq-baseline | hpmq / baseline |" if has_base else ""),
+        "|---|---|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if has_base else ""),
     ]
     for key, label, unit, higher in ROWS:
         ours, theirs, fns = med[("hpmq", key)], med[("mosquitto", key)], med[("hpmq+functions", key)]
@@ -269,8 +276,13 @@ def table(samples, names):
             ahead = ours > theirs if higher else ours < theirs
             ratio = f"{ours / theirs:.2f}" + (" ✓" if ahead else " ✗")
         cost = f"{fns / ours:.2f}" if fns is not None and ours else "—"
-        lines.append(f"| {label} | {unit} | {'higher' if higher else 'lower'} | {fmt(ours, unit)} | "
-                     f"{fmt(theirs, unit)} | {ratio} | {fmt(fns, unit)} | {cost} |")
+        line = (f"| {label} | {unit} | {'higher' if higher else 'lower'} | {fmt(ours, unit)} | "
+                f"{fmt(theirs, unit)} | {ratio} | {fmt(fns, unit)} | {cost} |")
+        if has_base:
+            base = med[("hpmq-baseline", key)]
+            change = f"{ours / base:.2f}" if ours is not None and base else "—"
+            line += f" {fmt(base, unit)} | {change} |"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -336,7 +348,7 @@ def cmd_run(args):
     args.rows = rows
     with tempfile.TemporaryDirectory(prefix="hpmq-loadtest-") as tmp:
         work = Path(tmp)
-        all_brokers = brokers(args.broker_bin, work)
+        all_brokers = brokers(args.broker_bin, work, args.baseline_bin)
         names = [b.name for b in all_brokers]
         if args.only:
             all_brokers = [b for b in all_brokers if b.name in args.only.split(",")]
@@ -413,7 +425,9 @@ def main():
     r.add_argument("--reps", type=int, default=3)
     r.add_argument("--idle", type=int, default=10_000)
     r.add_argument("--no-pin", dest="pin", action="store_false")
-    r.add_argument("--only", help="comma-separated broker names to run (hpmq,mosquitto,hpmq+functions)")
+    r.add_argument("--baseline-bin", help="another hpmq-broker build to run beside it (before/after a change)")
+    r.add_argument("--only", help="comma-separated broker names to run "
+                   "(hpmq,mosquitto,hpmq+functions,hpmq-baseline)")
     r.add_argument("--rows", default="mem,conn,throughput,latency",
                    help="comma-separated row groups to measure (default all: mem,conn,throughput,latency)")
     i = sub.add_parser("idle")

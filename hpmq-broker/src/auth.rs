@@ -35,11 +35,27 @@ pub trait Authorizer: Send + Sync + 'static {
     fn authorize(&self, client: &ClientInfo, action: Action, topic: &str) -> bool;
 }
 
+/// Checks a password against a PHC hash: [`verify_password`], or a stand-in that counts the checks in tests.
+type Verify = fn(&[u8], &str) -> bool;
+
 /// The configured user names and password hashes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Users {
     allow_anonymous: bool,
     hashes: HashMap<String, String>,
+    /// What an unknown user name's password is checked against, so that refusing it costs the same argon2
+    /// run as a wrong password for a known name and the answer's timing does not tell which names exist
+    /// (issue 16 item 6). A hash of a fixed password, made once with the first user's algorithm and
+    /// parameters; `None` with no users.
+    dummy_hash: Option<String>,
+    verify: Verify,
+}
+
+impl Default for Users {
+    /// No users, anonymous clients allowed (the default `[auth]`).
+    fn default() -> Self {
+        Users::new(&AuthConfig::default())
+    }
 }
 
 /// Why a CONNECT was refused.
@@ -65,6 +81,8 @@ impl AuthError {
 
 impl Users {
     /// From the `[auth]` section (already validated).
+    ///
+    /// With users configured this runs argon2 once (tens of ms) for the unknown-user dummy hash.
     pub fn new(config: &AuthConfig) -> Self {
         Users {
             allow_anonymous: config.allow_anonymous,
@@ -73,25 +91,40 @@ impl Users {
                 .iter()
                 .map(|u| (u.username.clone(), u.password_hash.clone()))
                 .collect(),
+            dummy_hash: config.users.first().map(|u| dummy_hash_like(&u.password_hash)),
+            verify: verify_password,
         }
     }
 
     /// Checks a CONNECT's credentials. Argon2 is deliberately slow (tens of ms): call it off the reactor, or
     /// first ask [`decide_without_hashing`](Self::decide_without_hashing).
+    ///
+    /// An unknown user name with a password is verified against a dummy hash and refused, so it takes as long
+    /// as a known name with a wrong password.
     pub fn authenticate(&self, username: Option<&str>, password: Option<&[u8]>) -> Result<(), AuthError> {
         self.decide_without_hashing(username, password).unwrap_or_else(|| {
-            let hash = username.and_then(|u| self.hashes.get(u));
-            match (hash, password) {
-                (Some(hash), Some(password)) if verify_password(password, hash) => Ok(()),
-                _ => Err(AuthError::BadCredentials),
+            let (Some(username), Some(password)) = (username, password) else {
+                return Err(AuthError::BadCredentials);
+            };
+            match (self.hashes.get(username), &self.dummy_hash) {
+                (Some(hash), _) if (self.verify)(password, hash) => Ok(()),
+                (Some(_), _) => Err(AuthError::BadCredentials),
+                (None, Some(dummy)) => {
+                    let _ = (self.verify)(password, dummy);
+                    Err(AuthError::BadCredentials)
+                }
+                (None, None) => Err(AuthError::BadCredentials),
             }
         })
     }
 
-    /// The decision on credentials that need no password hash check (no user name; an unknown user name; no
-    /// password), cheap enough for the reactor; `None` when a password must be verified against its hash
-    /// ([`authenticate`](Self::authenticate), slow). A broker with anonymous clients thus sends no CONNECT
-    /// through the blocking thread pool.
+    /// The decision on credentials that need no password hash check (no user name; no password; no users
+    /// configured: then a user name is accepted as the client's identity when anonymous access is on, and
+    /// refused otherwise), cheap enough for the reactor; `None` when a password must be verified
+    /// ([`authenticate`](Self::authenticate), slow), which is the case for every user name with a password
+    /// when users are configured, known or not: deciding an unknown name here would answer it faster and
+    /// tell which names exist. A broker with anonymous clients thus sends no CONNECT through the blocking
+    /// thread pool.
     pub fn decide_without_hashing(
         &self,
         username: Option<&str>,
@@ -104,8 +137,18 @@ impl Users {
                 Err(AuthError::AnonymousRefused)
             });
         };
-        match (self.hashes.get(username), password) {
-            (Some(_), Some(_)) => None,
+        if self.hashes.is_empty() {
+            // No user database: with anonymous access on, a user name is an identity (for `%u` ACL rules and
+            // the authorize hook), not a login, as with mosquitto without a password file; with it off,
+            // nobody can log in.
+            return Some(if self.allow_anonymous {
+                Ok(())
+            } else {
+                Err(AuthError::BadCredentials)
+            });
+        }
+        match password {
+            Some(_) if !username.is_empty() => None,
             _ => Some(Err(AuthError::BadCredentials)),
         }
     }
@@ -119,6 +162,30 @@ impl Users {
 /// True when `password` matches the PHC `hash` (argon2id/argon2i/argon2d).
 pub fn verify_password(password: &[u8], hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password, &parsed).is_ok())
+}
+
+/// A hash of a fixed password with the algorithm, version and parameters of `like` (so verifying against it
+/// costs what verifying against `like` does) and a random salt; the default argon2id parameters when `like`
+/// does not parse or name argon2 parameters (configs are validated, so only for a hash argon2 cannot use,
+/// which fails verification anyway). Falls back to `like` itself if hashing fails: its verification result
+/// is ignored for an unknown user.
+fn dummy_hash_like(like: &str) -> String {
+    let argon2 = PasswordHash::new(like)
+        .ok()
+        .and_then(|hash| {
+            let algorithm = argon2::Algorithm::try_from(hash.algorithm).ok()?;
+            let version = match hash.version {
+                Some(v) => argon2::Version::try_from(v).ok()?,
+                None => argon2::Version::default(),
+            };
+            let params = argon2::Params::try_from(&hash).ok()?;
+            Some(Argon2::new(algorithm, version, params))
+        })
+        .unwrap_or_default();
+    let salt = SaltString::generate(&mut OsRng);
+    argon2
+        .hash_password(b"hpmq: no such user", &salt)
+        .map_or_else(|_| like.to_owned(), |hash| hash.to_string())
 }
 
 /// An argon2id PHC hash of `password` with a random salt, for `[[auth.users]] password_hash`.
@@ -308,6 +375,97 @@ mod tests {
         assert!(!filter_covers("a/b", "a/+"));
     }
 
+    thread_local! {
+        /// The hashes [`counting_verify`] was asked to check on this thread.
+        static VERIFIED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// [`verify_password`], recording the hash it checks against.
+    fn counting_verify(password: &[u8], hash: &str) -> bool {
+        VERIFIED.with(|v| v.borrow_mut().push(hash.to_owned()));
+        verify_password(password, hash)
+    }
+
+    /// The hashes verified while running `f`.
+    fn verified_during(f: impl FnOnce()) -> Vec<String> {
+        VERIFIED.with(|v| v.borrow_mut().clear());
+        f();
+        VERIFIED.with(|v| v.take())
+    }
+
+    #[test]
+    fn unknown_user_names_run_argon2_like_known_ones() {
+        let alice_hash = hash_password(b"s3cret").unwrap();
+        let mut users = Users::new(&AuthConfig {
+            allow_anonymous: false,
+            users: vec![UserConfig {
+                username: "alice".into(),
+                password_hash: alice_hash.clone(),
+            }],
+            authorize_function: None,
+        });
+        users.verify = counting_verify;
+        // An unknown name with a password goes the same way as a known one: to the blocking pool, to argon2.
+        assert_eq!(users.decide_without_hashing(Some("bob"), Some(b"s3cret")), None);
+        assert_eq!(users.decide_without_hashing(Some("alice"), Some(b"nope")), None);
+        let known = verified_during(|| {
+            assert_eq!(
+                users.authenticate(Some("alice"), Some(b"nope")),
+                Err(AuthError::BadCredentials)
+            );
+        });
+        assert_eq!(known, [alice_hash.as_str()]);
+        let unknown = verified_during(|| {
+            assert_eq!(
+                users.authenticate(Some("bob"), Some(b"s3cret")),
+                Err(AuthError::BadCredentials)
+            );
+        });
+        assert_eq!(
+            unknown.len(),
+            1,
+            "an unknown user name must cost one argon2 verification"
+        );
+        assert_ne!(
+            unknown[0], alice_hash,
+            "checked against the dummy hash, not a real user's"
+        );
+        // The dummy is fixed (computed once) and costs what the users' hashes cost: same algorithm and params.
+        let again = verified_during(|| {
+            let _ = users.authenticate(Some("carol"), Some(b"x"));
+        });
+        assert_eq!(again, unknown);
+        let dummy = PasswordHash::new(&unknown[0]).unwrap();
+        let real = PasswordHash::new(&alice_hash).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+        // Even the right password of a known user is not accepted under an unknown name.
+        assert_eq!(
+            users.authenticate(Some("bob"), Some(b"s3cret")),
+            Err(AuthError::BadCredentials)
+        );
+    }
+
+    #[test]
+    fn without_users_a_user_name_is_an_identity_when_anonymous_access_is_on() {
+        // mosquitto without a password file: the name and password are not checked, the name is kept.
+        let open = Users::new(&AuthConfig::default());
+        assert_eq!(open.decide_without_hashing(Some("alice"), Some(b"any")), Some(Ok(())));
+        assert_eq!(open.authenticate(Some("alice"), Some(b"any")), Ok(()));
+        assert_eq!(open.authenticate(Some("alice"), None), Ok(()));
+        // Anonymous access off and nobody configured: nobody can log in.
+        let closed = Users::new(&AuthConfig {
+            allow_anonymous: false,
+            ..AuthConfig::default()
+        });
+        assert_eq!(
+            closed.authenticate(Some("alice"), Some(b"any")),
+            Err(AuthError::BadCredentials)
+        );
+        assert_eq!(closed.authenticate(None, None), Err(AuthError::AnonymousRefused));
+    }
+
     #[test]
     fn passwords_verify_against_phc_hashes() {
         let hash = hash_password(b"s3cret").unwrap();
@@ -339,8 +497,10 @@ mod tests {
             users.decide_without_hashing(None, None),
             Some(Err(AuthError::AnonymousRefused))
         );
+        // An unknown name is not decided here: it must cost argon2 like a known one (issue 16 item 6).
+        assert_eq!(users.decide_without_hashing(Some("bob"), Some(b"s3cret")), None);
         assert_eq!(
-            users.decide_without_hashing(Some("bob"), Some(b"s3cret")),
+            users.decide_without_hashing(Some("bob"), None),
             Some(Err(AuthError::BadCredentials))
         );
         assert_eq!(

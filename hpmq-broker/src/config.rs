@@ -3,8 +3,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
+
+/// The longest time a duration key (`*_ms`, `*_secs`) may give: 365 days. A running broker adds these to the
+/// clock's current instant (session deadlines, write and save deadlines, tickers), and a value past the
+/// clock's range would panic there; [`Config::validate`] refuses larger ones at load instead.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -45,7 +51,7 @@ impl Default for ListenerConfig {
     }
 }
 
-/// `[limits]`
+/// `[limits]`. Each duration (`*_ms`) is at most [`MAX_DURATION`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
@@ -115,7 +121,9 @@ impl Default for LimitsConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// Whether a CONNECT without a user name is accepted. Default true (false as soon as you add users
-    /// you probably want).
+    /// you probably want). Without `users` it also governs a CONNECT with a user name: accepted whatever its
+    /// password when true (the name is then the client's identity for `%u` ACL rules and the authorize
+    /// function, as with mosquitto without a password file), refused when false.
     pub allow_anonymous: bool,
     /// Known users.
     pub users: Vec<UserConfig>,
@@ -160,7 +168,7 @@ pub struct AclRule {
     pub subscribe: Vec<String>,
 }
 
-/// `[sys]`
+/// `[sys]`. `interval_secs` is at most [`MAX_DURATION`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SysConfig {
@@ -174,7 +182,7 @@ impl Default for SysConfig {
     }
 }
 
-/// `[persistence]`
+/// `[persistence]`. `autosave_interval_secs` is at most [`MAX_DURATION`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PersistenceConfig {
@@ -273,6 +281,32 @@ impl Config {
         }
         if self.limits.connect_timeout_ms == 0 {
             return Err(invalid("limits.connect_timeout_ms".into(), "must be at least 1"));
+        }
+        let max_ms = MAX_DURATION.as_secs() * 1000;
+        let max_secs = MAX_DURATION.as_secs();
+        for (field, value, max, unit) in [
+            (
+                "limits.connect_timeout_ms",
+                self.limits.connect_timeout_ms,
+                max_ms,
+                "ms",
+            ),
+            ("limits.write_timeout_ms", self.limits.write_timeout_ms, max_ms, "ms"),
+            ("limits.park_after_ms", self.limits.park_after_ms, max_ms, "ms"),
+            ("sys.interval_secs", self.sys.interval_secs, max_secs, "s"),
+            (
+                "persistence.autosave_interval_secs",
+                self.persistence.autosave_interval_secs,
+                max_secs,
+                "s",
+            ),
+        ] {
+            if value > max {
+                return Err(ConfigError::Invalid {
+                    field: field.to_owned(),
+                    reason: format!("{value} is too long: at most {max} {unit} (365 days)"),
+                });
+            }
         }
         for (i, user) in self.auth.users.iter().enumerate() {
             if user.username.is_empty() {
@@ -419,6 +453,43 @@ mod tests {
         assert_eq!(c.limits.receive_maximum, 10);
         assert_eq!(c.server_config().max_keep_alive.map(|k| k.get()), Some(60));
         assert_eq!(c.acl[0].publish, ["devices/%c/#"]);
+    }
+
+    #[test]
+    fn huge_durations_are_refused_at_load_naming_the_key() {
+        // Each of these is added to an `Instant` by a running broker (session deadlines, write and save
+        // deadlines, tickers); a value past the clock's range panicked there instead of failing here.
+        let keys = [
+            ("limits", "connect_timeout_ms"),
+            ("limits", "write_timeout_ms"),
+            ("limits", "park_after_ms"),
+            ("sys", "interval_secs"),
+            ("persistence", "autosave_interval_secs"),
+        ];
+        for (section, key) in keys {
+            for huge in [i64::MAX, 1 << 50] {
+                let e = Config::from_toml_str(&format!("[{section}]\n{key} = {huge}"))
+                    .expect_err("a huge value must be refused")
+                    .to_string();
+                assert!(e.contains(&format!("{section}.{key}")), "{e}");
+                assert!(e.contains("at most"), "{e}");
+            }
+        }
+        // The largest accepted values load, and fit the clock.
+        let c = Config::from_toml_str(&format!(
+            "[limits]\nconnect_timeout_ms = {ms}\nwrite_timeout_ms = {ms}\npark_after_ms = {ms}\n\
+             [sys]\ninterval_secs = {s}\n[persistence]\nautosave_interval_secs = {s}",
+            ms = MAX_DURATION.as_millis(),
+            s = MAX_DURATION.as_secs(),
+        ))
+        .unwrap();
+        let now = std::time::Instant::now();
+        let far = std::time::Duration::from_millis(c.limits.write_timeout_ms) + std::time::Duration::from_secs(1);
+        assert!(now.checked_add(far).is_some());
+        assert!(
+            now.checked_add(std::time::Duration::from_secs(c.sys.interval_secs) * 2)
+                .is_some()
+        );
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! A new TCP connection up to its CONNECT: connect timeout, connection cap, authentication, client id
 //! assignment, then handing it to the session registered under the client id.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -15,9 +14,12 @@ use mqtt_session::{Event, ServerSession};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
-use super::auth::ClientInfo;
-use super::session::{self, Attach, ConnectionGuard, Control};
-use super::{SessionHandle, Shared, lock};
+use crate::auth::ClientInfo;
+use crate::client_id;
+use crate::framing::framed;
+use crate::mailbox::Attach;
+use crate::session::{self, Shared};
+use crate::sync::lock;
 
 /// Capacity of the buffer the CONNECT is read into.
 const CONNECT_BUFFER: usize = 256;
@@ -60,7 +62,7 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
     // A small first buffer: the session keeps slices of the CONNECT (client id, will, ...), which pin the
     // buffer they were read into for the connection's life. The codec reserves more for a larger CONNECT;
     // later reads use a buffer that exists only while there is data (see `session::read`).
-    let mut framed = session::framed(
+    let mut framed = framed(
         stream,
         MqttCodec::server_with_max_packet_size(limits.max_packet_size as usize),
         CONNECT_BUFFER,
@@ -97,6 +99,11 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
             .await;
             return None;
         }
+        First::Malformed(mqtt_codec::Error::UnsupportedProtocolVersion { level }) => {
+            tracing::debug!(%peer, level, "unsupported protocol level; CONNACK 0x01");
+            refuse_version(shared, framed).await;
+            return None;
+        }
         First::Malformed(error) => {
             tracing::debug!(%peer, %error, "malformed CONNECT");
             refuse_with(shared, framed, |s, now| s.handle_decode_error(now, &error)).await;
@@ -109,7 +116,7 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
         }
     };
 
-    let Some(guard) = ConnectionGuard::acquire(shared) else {
+    let Some(guard) = shared.connections.acquire() else {
         tracing::warn!(%peer, max = limits.max_connections, "connection cap reached; CONNECT refused");
         refuse(shared, framed, connect, ReasonCode::QuotaExceeded).await;
         return None;
@@ -150,7 +157,7 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
         // v5 always may get an assigned id; 3.1.1 only with Clean Session [MQTT-3.1.3-8]. The session puts
         // it in CONNACK (v5 Assigned Client Identifier) when the CONNECT's id is empty.
         if connect.protocol_version == ProtocolVersion::V5 || connect.clean_start {
-            assigned = ByteStr::try_from(format!("hpmq-{:016x}", shared.next_key() ^ random_bits())).ok();
+            assigned = ByteStr::try_from(client_id::assign(shared.next_key())).ok();
         } else {
             refuse(shared, framed, connect, ReasonCode::ClientIdentifierNotValid).await;
             return None;
@@ -173,34 +180,7 @@ async fn handshake(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) ->
         assigned,
         guard,
     });
-    attach_to(shared, &mut lock(&shared.sessions), client_id, attach)
-}
-
-/// Gives the connection to the live session of its client id, or returns a new session for it, registered
-/// and ready to run.
-#[must_use = "a new session does nothing until it runs"]
-pub(crate) fn attach_to(
-    shared: &Arc<Shared>,
-    registry: &mut HashMap<Arc<str>, SessionHandle>,
-    client_id: Arc<str>,
-    attach: Box<Attach>,
-) -> Option<session::Starting> {
-    if shared.tasks.is_closed() {
-        // The broker is stopping and has told every registered session to stop; a new one would never be.
-        tracing::debug!(client_id = &*client_id, "broker stopping; connection closed");
-        return None;
-    }
-    let attach = match registry.get(&client_id) {
-        Some(handle) => match handle.control.send(Control::Attach(attach), shared.post()) {
-            Ok(()) => return None,
-            // The session task is ending: start a new session with the connection.
-            Err(Control::Attach(attach)) => attach,
-            Err(_) => return None,
-        },
-        None => attach,
-    };
-    let session = ServerSession::new(Arc::clone(&shared.server_config));
-    Some(session::start(shared, registry, client_id, session, attach))
+    session::attach_to(shared, &mut lock(&shared.sessions), client_id, attach)
 }
 
 /// Answers a CONNECT with a refusal (CONNACK with `reason`, mapped to a 3.1.1 return code) and closes.
@@ -212,6 +192,18 @@ fn refuse(shared: &Shared, framed: Framed<TcpStream, MqttCodec>, connect: Box<Co
                 let _ = s.reject(now, reason);
             }
         }
+    })
+}
+
+/// Answers a CONNECT of a protocol level the broker does not speak with CONNACK return code 0x01 in the
+/// 3.1.1 layout (3.1 clients read it the same way; MQTT 5 §3.1.2.2 lets a v5 server answer so too) and
+/// closes [MQTT-3.1.2-2]. The codec has no version before a decoded CONNECT, so it is given one.
+fn refuse_version(shared: &Shared, mut framed: Framed<TcpStream, MqttCodec>) -> Refusal {
+    framed.codec_mut().set_version(ProtocolVersion::V311);
+    let connack = Box::new(mqtt_codec::ConnAck::new(ReasonCode::UnsupportedProtocolVersion, false));
+    let limit = Duration::from_millis(shared.config.limits.write_timeout_ms.max(1));
+    Box::pin(async move {
+        let _ = tokio::time::timeout(limit, framed.send(Packet::ConnAck(connack))).await;
     })
 }
 
@@ -238,12 +230,4 @@ fn refuse_with(
         };
         let _ = tokio::time::timeout(limit, write).await;
     })
-}
-
-/// A little entropy so assigned ids are not guessable from the connection count alone.
-fn random_bits() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
-    h.finish()
 }

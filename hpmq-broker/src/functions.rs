@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hpmq_host::{AuthAction, AuthRequest, Direction, FunctionRef, Runtime, RuntimeConfig, Verdict};
 use mqtt_codec::properties::UserProperty;
@@ -17,6 +18,8 @@ pub struct Functions {
     modules: Vec<(String, PathBuf)>,
     upstream: bool,
     downstream: bool,
+    /// Messages the bindings left nothing of (`$SYS/broker/messages/discarded`).
+    discarded: AtomicU64,
 }
 
 impl std::fmt::Debug for Functions {
@@ -41,7 +44,14 @@ impl Functions {
                 .collect(),
             upstream: has(hpmq_host::DirectionName::Upstream),
             downstream: has(hpmq_host::DirectionName::Downstream),
+            discarded: AtomicU64::new(0),
         })
+    }
+
+    /// Messages [`Functions::process`] returned nothing for: a function discarded them, or a failed call
+    /// under `on_error = "drop"` did. A downstream discard counts once per subscriber copy.
+    pub fn discarded(&self) -> u64 {
+        self.discarded.load(Ordering::Relaxed)
     }
 
     /// The runtime, for calls outside the bindings.
@@ -82,6 +92,9 @@ impl Functions {
         let processed = self.runtime.process(direction, to_host(&message), client);
         for error in &processed.errors {
             tracing::warn!(%error, topic = message.topic.as_str(), "function call failed");
+        }
+        if processed.messages.is_empty() {
+            self.discarded.fetch_add(1, Ordering::Relaxed);
         }
         processed.messages.into_iter().map(|m| from_host(m, &message)).collect()
     }

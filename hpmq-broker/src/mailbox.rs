@@ -12,17 +12,105 @@
 //! a parked session).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
 use futures_util::task::AtomicWaker;
+use mqtt_codec::{ByteStr, Connect, QoS};
+use mqtt_session::{Message, SessionSnapshot};
+use tokio::sync::oneshot;
 
-use super::park::Ticket;
-use super::session::{Control, Delivery};
-use super::{ParkingLot, lock};
+use crate::auth::ClientInfo;
+use crate::cap::ConnectionGuard;
+use crate::framing::Conn;
+use crate::park::{Lot, Ticket, Unpark};
+use crate::sync::lock;
 
 /// Queue capacity kept after a drain; a larger queue (a burst of deliveries) is given back once empty.
 const KEEP_CAPACITY: usize = 64;
+
+/// What the registry (and the broker, when it stops or saves) can tell a session task.
+pub(crate) enum Control {
+    /// A new connection for this client id (takeover when one is connected, resume otherwise).
+    Attach(Box<Attach>),
+    /// The broker is stopping, first step: close the connection with DISCONNECT 0x8B (its will is routed as
+    /// for any server-side close), refuse new connections, then answer. The session keeps taking deliveries,
+    /// so wills routed by the other sessions in this step reach it.
+    Close(oneshot::Sender<()>),
+    /// The broker is stopping, last step (every session has closed): take in what was routed here, save the
+    /// session if it outlives its connection, and stop.
+    Stop,
+    /// The autosave wants the session's state: `None` when it does not outlive its connection.
+    Snapshot(oneshot::Sender<Option<SessionSnapshot>>),
+}
+
+/// A connection whose CONNECT has been read and authenticated, on its way to the session of its client id.
+pub(crate) struct Attach {
+    pub framed: Conn,
+    pub connect: Box<Connect>,
+    pub client: ClientInfo,
+    /// The identifier the broker assigned (the client sent an empty one).
+    pub assigned: Option<ByteStr>,
+    pub guard: ConnectionGuard,
+}
+
+/// One message on its way to one session: the message is shared by every receiving session (a session
+/// takes it over without copying when it is the last one holding it); the options are this subscription's.
+/// Small, so a session's bounded queue costs little memory before anything is queued.
+#[derive(Debug)]
+pub(crate) struct Delivery {
+    message: Arc<Message>,
+    qos: QoS,
+    retain: bool,
+    subscription_ids: Vec<mqtt_codec::SubscriptionId>,
+}
+
+impl Delivery {
+    /// `message` as one subscription receives it: at `qos`, with `retain` and the subscription's identifiers.
+    pub fn new(
+        message: Arc<Message>,
+        qos: QoS,
+        retain: bool,
+        subscription_ids: Vec<mqtt_codec::SubscriptionId>,
+    ) -> Self {
+        Delivery {
+            message,
+            qos,
+            retain,
+            subscription_ids,
+        }
+    }
+
+    /// The message as this session delivers it.
+    pub fn into_message(self) -> Message {
+        let mut message = Arc::unwrap_or_clone(self.message);
+        message.qos = self.qos;
+        message.retain = self.retain;
+        message.properties.subscription_identifiers = self.subscription_ids;
+        message
+    }
+}
+
+#[cfg(test)]
+impl Delivery {
+    /// A QoS 0 delivery of an empty message on `topic`.
+    pub(crate) fn on(topic: &'static str) -> Self {
+        Delivery {
+            message: Arc::new(Message::new(
+                mqtt_codec::TopicName::from_static(topic),
+                bytes::Bytes::new(),
+                QoS::AtMostOnce,
+            )),
+            qos: QoS::AtMostOnce,
+            retain: false,
+            subscription_ids: Vec::new(),
+        }
+    }
+
+    pub(crate) fn topic(&self) -> &str {
+        self.message.topic.as_str()
+    }
+}
 
 /// Why a delivery was not queued; the delivery comes back.
 #[derive(Debug)]
@@ -34,14 +122,22 @@ pub(crate) enum TrySendError<T> {
 }
 
 /// What a sender needs besides the mailbox, the same for every mailbox of a broker: passed in by the sender
-/// rather than kept in each mailbox, because an idle connection pays for every word of its mailbox.
-#[derive(Clone, Copy)]
-pub(crate) struct Post<'a> {
+/// rather than kept in each mailbox, because an idle connection pays for every word of its mailbox. `P` is
+/// what the parking lot holds (the session task's `Parked`): generic, so that the mailbox, which the session
+/// task is built on, need not name it.
+pub(crate) struct Post<'a, P> {
     /// Most deliveries a session has queued at once (`[limits] max_queued_messages`, at least one).
     pub capacity: usize,
     /// Where sessions wait when they park (`None`: the broker does not park sessions).
-    pub lot: Option<&'a ParkingLot>,
+    pub lot: Option<&'a Lot<P>>,
 }
+
+impl<P> Clone for Post<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<P> Copy for Post<'_, P> {}
 
 /// The receiving end is a session task; every other task holds the same `Arc<Mailbox>` to send. 56 bytes,
 /// so that with the `Arc` counts it fits an 80-byte malloc chunk. A new one (`Mailbox::default()`) is empty
@@ -85,7 +181,7 @@ impl Mailbox {
     }
 
     /// Queues a control command; gives it back when the session task no longer takes commands.
-    pub fn send(&self, command: Control, post: Post<'_>) -> Result<(), Control> {
+    pub fn send<P: Unpark>(&self, command: Control, post: Post<'_, P>) -> Result<(), Control> {
         let parked = {
             let mut q = lock(&self.queues);
             if q.control_closed {
@@ -100,7 +196,7 @@ impl Mailbox {
 
     /// Queues a delivery unless the queue holds `post.capacity` or is closed. Never waits: a publisher does
     /// not wait for a slow subscriber.
-    pub fn try_send(&self, delivery: Delivery, post: Post<'_>) -> Result<(), TrySendError<Delivery>> {
+    pub fn try_send<P: Unpark>(&self, delivery: Delivery, post: Post<'_, P>) -> Result<(), TrySendError<Delivery>> {
         let parked = {
             let mut q = lock(&self.queues);
             if q.deliveries_closed {
@@ -119,7 +215,7 @@ impl Mailbox {
 
     /// Resumes the parked session, or wakes its task. (Both when the ticket is stale: a session resumed by
     /// something else has a task whose waker is registered.)
-    fn notify(&self, parked: Option<Ticket>, post: Post<'_>) {
+    fn notify<P: Unpark>(&self, parked: Option<Ticket>, post: Post<'_, P>) {
         if let (Some(ticket), Some(lot)) = (parked, post.lot)
             && lot.unpark(ticket)
         {
@@ -206,15 +302,25 @@ fn release<T>(queue: &mut VecDeque<T>) {
     }
 }
 
+/// For tests where nothing parks: a parking-lot item type that can hold no session.
+#[cfg(test)]
+pub(crate) enum NoSession {}
+
+#[cfg(test)]
+impl Unpark for NoSession {
+    fn resume(self, _socket: Option<std::net::TcpStream>) {
+        match self {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::Wake;
 
     use super::*;
 
-    fn post(capacity: usize) -> Post<'static> {
+    fn post(capacity: usize) -> Post<'static, NoSession> {
         Post { capacity, lot: None }
     }
 

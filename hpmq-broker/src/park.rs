@@ -29,7 +29,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
-use super::lock;
+use crate::sync::lock;
 
 /// Stale deadlines tolerated beyond twice the parked entries before the heap is swept.
 const STALE_SLACK: usize = 1024;

@@ -20,8 +20,9 @@ use bytes::BytesMut;
 use mqtt_session::{Message, SavedState, SessionSnapshot, WallClock};
 use tokio::sync::oneshot;
 
-use super::session::Control;
-use super::{Shared, lock};
+use crate::mailbox::Control;
+use crate::session::Shared;
+use crate::sync::lock;
 
 /// Why the state file could not be read or written.
 #[derive(Debug, thiserror::Error)]

@@ -16,7 +16,9 @@ pub struct Stats {
     pub bytes_received: AtomicU64,
     /// Bytes of packets sent.
     pub bytes_sent: AtomicU64,
-    /// Messages dropped (client queue full, expired, refused by a function or the ACL).
+    /// Messages dropped: a client's queue full, expired, a publish refused by the ACL or the authorize
+    /// function, a shared-subscription copy with no member left. Messages a message function discards are
+    /// counted apart, in [`SysSnapshot::messages_discarded`].
     pub messages_dropped: AtomicU64,
 }
 
@@ -35,8 +37,11 @@ pub struct SysSnapshot {
     pub messages_received: u64,
     /// PUBLISH packets sent.
     pub messages_sent: u64,
-    /// Messages dropped.
+    /// Messages dropped ([`Stats::messages_dropped`]).
     pub messages_dropped: u64,
+    /// Messages an upstream or downstream function discarded (or a failed call dropped under
+    /// `on_error = "drop"`), counted by [`crate::Functions::discarded`]; 0 without functions.
+    pub messages_discarded: u64,
     /// Bytes received.
     pub bytes_received: u64,
     /// Bytes sent.
@@ -53,7 +58,8 @@ impl Stats {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Reads the counters into a snapshot; the caller fills in the fields that live elsewhere.
+    /// Reads the counters into a snapshot; the caller fills in the fields that live elsewhere
+    /// (`sessions_parked`, `messages_discarded`).
     pub fn snapshot(&self, uptime: Duration, sessions: u64, retained: u64, subscriptions: u64) -> SysSnapshot {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         SysSnapshot {
@@ -64,6 +70,7 @@ impl Stats {
             messages_received: get(&self.messages_received),
             messages_sent: get(&self.messages_sent),
             messages_dropped: get(&self.messages_dropped),
+            messages_discarded: 0,
             bytes_received: get(&self.bytes_received),
             bytes_sent: get(&self.bytes_sent),
             retained,
@@ -87,6 +94,7 @@ impl SysSnapshot {
             ("$SYS/broker/messages/received", self.messages_received.to_string()),
             ("$SYS/broker/messages/sent", self.messages_sent.to_string()),
             ("$SYS/broker/messages/dropped", self.messages_dropped.to_string()),
+            ("$SYS/broker/messages/discarded", self.messages_discarded.to_string()),
             ("$SYS/broker/bytes/received", self.bytes_received.to_string()),
             ("$SYS/broker/bytes/sent", self.bytes_sent.to_string()),
             ("$SYS/broker/retained messages/count", self.retained.to_string()),
@@ -113,6 +121,14 @@ mod tests {
         assert_eq!(get("$SYS/broker/clients/total"), Some("2"));
         assert_eq!(get("$SYS/broker/retained messages/count"), Some("4"));
         assert_eq!(get("$SYS/broker/subscriptions/count"), Some("5"));
+        let discarded = SysSnapshot {
+            messages_discarded: 7,
+            ..snap
+        };
+        let topics = discarded.topics();
+        let get = |t: &str| topics.iter().find(|(k, _)| *k == t).map(|(_, v)| v.as_str());
+        assert_eq!(get("$SYS/broker/messages/discarded"), Some("7"));
+        assert_eq!(get("$SYS/broker/messages/dropped"), Some("0"));
         assert!(topics.iter().all(|(t, _)| mqtt_codec::TopicName::try_from(*t).is_ok()));
     }
 }

@@ -228,10 +228,7 @@ async fn the_hook_must_exist_and_be_an_authorize_function() {
             rental_functions(&wasm)
         );
         let config = hpmq_broker::Config::from_toml_str(&toml).unwrap();
-        let err = hpmq_broker::Broker::start(config)
-            .await
-            .unwrap_err()
-            .to_string();
+        let err = hpmq_broker::Broker::start(config).await.unwrap_err().to_string();
         assert!(err.contains("auth.authorize_function"), "{name}: {err}");
         assert!(err.contains(wanted), "{name}: {err}");
     }

@@ -74,11 +74,7 @@ fn text(p: &Publish) -> (String, String) {
 }
 
 /// Waits until the broker's statistics satisfy `ok`.
-async fn stats_settle(
-    broker: &BrokerHandle,
-    what: &str,
-    ok: impl Fn(&hpmq_broker::sys::SysSnapshot) -> bool,
-) {
+async fn stats_settle(broker: &BrokerHandle, what: &str, ok: impl Fn(&hpmq_broker::sys::SysSnapshot) -> bool) {
     wait_for(what, || ok(&broker.stats())).await;
 }
 

@@ -54,6 +54,40 @@ async fn mqtt_3_1_3_8_an_empty_client_id_without_clean_session_is_refused_0x02()
     broker.shutdown().await;
 }
 
+/// 3.1.1 [MQTT-3.1.2-2]: a CONNECT with a protocol level the server does not support is answered with CONNACK
+/// return code 0x01 Unacceptable protocol version and then the connection is closed. Levels 3 and 6 under the
+/// name "MQTT" and MQTT 3.1's "MQIsdp" level 3: each gets the 3.1.1 CONNACK (which 3.1 clients read the same
+/// way), then EOF.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_3_1_2_2_an_unsupported_protocol_level_gets_connack_0x01_then_close() {
+    let broker = start("").await;
+    let connect = |name: &str, level: u8| {
+        let mut body = Vec::new();
+        raw::string(name, &mut body);
+        body.push(level);
+        body.push(0x02); // Clean Session
+        body.extend_from_slice(&30u16.to_be_bytes());
+        raw::string(&unique("level"), &mut body);
+        raw::packet(0x10, &body)
+    };
+    for (name, level) in [("MQTT", 3), ("MQTT", 6), ("MQIsdp", 3)] {
+        let (mut c, connack) = Raw::connect(broker.local_addr(), &connect(name, level)).await;
+        assert_eq!(
+            (connack.first, connack.body.as_slice()),
+            (0x20, [0x00, 0x01].as_slice()),
+            "{name} level {level}: CONNACK return code 1"
+        );
+        assert!(
+            c.until_closed().await.is_empty(),
+            "{name} level {level}: closed after the CONNACK"
+        );
+    }
+    // The broker still serves a supported client afterwards.
+    let (_ok, connack) = Raw::connect(broker.local_addr(), &raw::connect(4, &unique("ok"), true, 30, &[])).await;
+    assert_eq!(connack.body, [0x00, 0x00]);
+    broker.shutdown().await;
+}
+
 /// 3.1.1 [MQTT-3.1.2-24]: a client silent for one and a half times its keep alive is disconnected (3.1.1 has
 /// no server DISCONNECT: the connection just closes). The `keep_alive_max` cap cannot be announced to a 3.1.1
 /// client, so its own value is enforced.

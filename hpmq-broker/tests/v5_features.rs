@@ -420,6 +420,51 @@ async fn mqtt_3_1_3_7_an_empty_client_id_gets_an_assigned_identifier() {
     broker.shutdown().await;
 }
 
+/// Assigned identifiers name sessions, so they must not be guessable: two brokers started at the same moment
+/// (same connection counts, same clock) assign different ids, and ids assigned one after the other on one
+/// broker share no prefix beyond `hpmq-` and a few hex digits by chance (issue 16 item 7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assigned_identifiers_differ_between_brokers_started_at_once() {
+    let (one, two) = tokio::join!(start(""), start(""));
+    let assigned = |connack: &raw::Frame| {
+        let value = connack_properties(connack)
+            .remove(&0x12)
+            .expect("Assigned Client Identifier");
+        String::from_utf8(value[2..].to_vec()).unwrap()
+    };
+    let connect = raw::connect(5, "", true, 30, &[]);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let ((_a, ack_a), (_b, ack_b)) = tokio::join!(
+            Raw::connect(one.local_addr(), &connect),
+            Raw::connect(two.local_addr(), &connect)
+        );
+        ids.push(assigned(&ack_a));
+        ids.push(assigned(&ack_b));
+    }
+    let distinct: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+    for id in &ids {
+        let hex = id.strip_prefix("hpmq-").expect("hpmq- prefix");
+        assert!(
+            hex.len() >= 32 && hex.chars().all(|c| c.is_ascii_hexdigit()),
+            "{id}: 128 random bits"
+        );
+    }
+    let common_prefix = |a: &str, b: &str| a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    let longest = ids
+        .iter()
+        .flat_map(|a| ids.iter().filter(move |b| *b != a).map(move |b| common_prefix(a, b)))
+        .max()
+        .unwrap();
+    assert!(
+        longest < "hpmq-".len() + 8,
+        "ids share {longest} leading characters: {ids:?}"
+    );
+    one.shutdown().await;
+    two.shutdown().await;
+}
+
 // ------------------------------------------------------------------------------------------ topic aliases
 
 /// [MQTT-3.3.2-8] [MQTT-3.3.2-9] [MQTT-3.3.2-12]: a Topic Alias of 0 or above the server's Topic Alias Maximum
@@ -1302,9 +1347,7 @@ async fn shared_messages_of_a_restored_session_that_expires_go_to_another_member
 
     let mut config = hpmq_broker::Config::from_toml_str(toml).unwrap();
     common::park_override(&mut config);
-    let broker = hpmq_broker::Broker::start_with(config, saved, None)
-        .await
-        .unwrap();
+    let broker = hpmq_broker::Broker::start_with(config, saved, None).await.unwrap();
     let (mut b, _) = Client::connect(options(broker.local_addr(), &unique("b2"))).await;
     b.sub(&format!("$share/g/{topic}"), QoS::AtLeastOnce).await;
     // `a` never returns: its restored session expires about 2 s after the shutdown.

@@ -1,8 +1,8 @@
 //! The body shared by PUBACK, PUBREC, PUBREL and PUBCOMP (spec 3.4–3.7): a packet identifier, then in v5 an
 //! optional reason code and an optional property block.
 //!
-//! Each packet keeps its own struct and its own list of allowed reason codes (in `puback.rs` and friends);
-//! this module only reads and writes the common layout.
+//! Each packet keeps its own struct (in `puback.rs` and friends) and its own list of allowed reason codes (in
+//! [`crate::reason_codes`]); this module only reads and writes the common layout.
 
 use bytes::{BufMut, BytesMut};
 
@@ -19,11 +19,7 @@ pub(crate) struct AckBody {
 
 /// Decodes the body. In v5 a remaining length of 2 means Success without properties and 3 means a reason code
 /// without properties (spec 3.4.2.1).
-pub(crate) fn decode(
-    version: ProtocolVersion,
-    mut r: Reader,
-    allowed: fn(ReasonCode) -> bool,
-) -> Result<AckBody, Error> {
+pub(crate) fn decode(version: ProtocolVersion, mut r: Reader) -> Result<AckBody, Error> {
     let packet_id = r.packet_id()?;
     let mut body = AckBody {
         packet_id,
@@ -33,7 +29,7 @@ pub(crate) fn decode(
     if version.is_v5() && !r.is_empty() {
         let code = r.u8()?;
         body.reason_code = ReasonCode::from_u8(code)
-            .filter(|&c| allowed(c))
+            .filter(|&c| c.is_valid_for(r.packet()))
             .ok_or(Error::ReasonCodeNotAllowed {
                 packet: r.packet(),
                 code,
@@ -57,7 +53,6 @@ pub(crate) fn remaining_len(version: ProtocolVersion, reason_code: ReasonCode, p
 }
 
 /// Encodes an ack. In 3.1.1 the reason code and properties are not representable and are left out.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn encode(
     version: ProtocolVersion,
     dst: &mut BytesMut,
@@ -65,10 +60,9 @@ pub(crate) fn encode(
     packet_id: PacketId,
     reason_code: ReasonCode,
     props: &AckProperties,
-    allowed: fn(ReasonCode) -> bool,
 ) -> Result<(), Error> {
     header::atomic(dst, |dst| {
-        if version.is_v5() && !allowed(reason_code) {
+        if version.is_v5() && !reason_code.is_valid_for(packet_type) {
             return Err(Error::ReasonCodeNotAllowed {
                 packet: packet_type,
                 code: reason_code.as_u8(),
@@ -89,9 +83,9 @@ pub(crate) fn encode(
 }
 
 /// Defines one acknowledgement packet (PUBACK, PUBREC, PUBREL, PUBCOMP): they share the body layout above and
-/// differ only in their packet type and in which reason codes they may carry (`$allowed`).
+/// differ only in their packet type, which also selects the reason codes they may carry.
 macro_rules! ack_packet {
-    ($(#[$doc:meta])* $name:ident, $packet_type:expr, $allowed:path) => {
+    ($(#[$doc:meta])* $name:ident, $packet_type:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $name {
@@ -129,7 +123,7 @@ macro_rules! ack_packet {
                 version: $crate::ProtocolVersion,
                 r: $crate::field::Reader,
             ) -> Result<Self, $crate::Error> {
-                let body = $crate::ack::decode(version, r, $allowed)?;
+                let body = $crate::ack::decode(version, r)?;
                 Ok($name {
                     packet_id: body.packet_id,
                     reason_code: body.reason_code,
@@ -155,7 +149,6 @@ macro_rules! ack_packet {
                     self.packet_id,
                     self.reason_code,
                     &self.properties,
-                    $allowed,
                 )
             }
         }

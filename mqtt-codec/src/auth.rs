@@ -9,6 +9,8 @@ use crate::{Error, PacketType, ProtocolVersion, ReasonCode, header};
 /// An AUTH packet. MQTT 3.1.1 has no AUTH: its packet type 15 is reserved there, so decoding it in 3.1.1 is
 /// [`Error::ReservedPacketType`] and encoding it in 3.1.1 is [`Error::NotInVersion`].
 ///
+/// The v5 reason codes it may carry are [`reason_codes::AUTH`](crate::reason_codes::AUTH).
+///
 /// ```
 /// use mqtt_codec::{Auth, ReasonCode};
 /// let a = Auth::new(ReasonCode::ContinueAuthentication);
@@ -20,13 +22,6 @@ pub struct Auth {
     pub reason_code: ReasonCode,
     /// Authentication method, data and diagnostics.
     pub properties: AuthProperties,
-}
-
-fn allowed(code: ReasonCode) -> bool {
-    matches!(
-        code,
-        ReasonCode::Success | ReasonCode::ContinueAuthentication | ReasonCode::ReAuthenticate
-    )
 }
 
 impl Auth {
@@ -49,7 +44,7 @@ impl Auth {
         if !r.is_empty() {
             let code = r.u8()?;
             a.reason_code = ReasonCode::from_u8(code)
-                .filter(|&c| allowed(c))
+                .filter(|&c| c.is_valid_for(PacketType::Auth))
                 .ok_or(Error::ReasonCodeNotAllowed {
                     packet: PacketType::Auth,
                     code,
@@ -83,7 +78,7 @@ impl Auth {
             if !version.is_v5() {
                 return Err(Error::NotInVersion { what: "AUTH", version });
             }
-            if !allowed(self.reason_code) {
+            if !self.reason_code.is_valid_for(PacketType::Auth) {
                 return Err(Error::ReasonCodeNotAllowed {
                     packet: PacketType::Auth,
                     code: self.reason_code.as_u8(),

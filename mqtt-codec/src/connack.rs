@@ -14,6 +14,8 @@ use crate::{Error, PacketType, ProtocolVersion, ReasonCode, header};
 /// refusal to the nearest 3.1.1 code: Banned → 5, BadAuthenticationMethod → 4, anything else → 3 ("server
 /// unavailable"), because 3.1.1 has no other way to say no. `properties` are ignored in 3.1.1.
 ///
+/// The v5 reason codes it may carry are [`reason_codes::CONNACK`](crate::reason_codes::CONNACK).
+///
 /// ```
 /// use mqtt_codec::{ConnAck, ReasonCode};
 /// let ok = ConnAck::new(ReasonCode::Success, true);
@@ -27,36 +29,6 @@ pub struct ConnAck {
     pub reason_code: ReasonCode,
     /// MQTT 5.0 properties.
     pub properties: ConnAckProperties,
-}
-
-/// Reason codes a v5 CONNACK may carry (spec 3.2.2.2).
-fn allowed(code: ReasonCode) -> bool {
-    use ReasonCode::*;
-    matches!(
-        code,
-        Success
-            | UnspecifiedError
-            | MalformedPacket
-            | ProtocolError
-            | ImplementationSpecificError
-            | UnsupportedProtocolVersion
-            | ClientIdentifierNotValid
-            | BadUserNameOrPassword
-            | NotAuthorized
-            | ServerUnavailable
-            | ServerBusy
-            | Banned
-            | BadAuthenticationMethod
-            | TopicNameInvalid
-            | PacketTooLarge
-            | QuotaExceeded
-            | PayloadFormatInvalid
-            | RetainNotSupported
-            | QoSNotSupported
-            | UseAnotherServer
-            | ServerMoved
-            | ConnectionRateExceeded
-    )
 }
 
 fn from_v311(code: u8) -> Result<ReasonCode, Error> {
@@ -108,13 +80,12 @@ impl ConnAck {
         let (reason_code, properties) = match version {
             ProtocolVersion::V311 => (from_v311(code)?, ConnAckProperties::default()),
             ProtocolVersion::V5 => {
-                let reason_code =
-                    ReasonCode::from_u8(code)
-                        .filter(|&c| allowed(c))
-                        .ok_or(Error::ReasonCodeNotAllowed {
-                            packet: PacketType::ConnAck,
-                            code,
-                        })?;
+                let reason_code = ReasonCode::from_u8(code)
+                    .filter(|&c| c.is_valid_for(PacketType::ConnAck))
+                    .ok_or(Error::ReasonCodeNotAllowed {
+                        packet: PacketType::ConnAck,
+                        code,
+                    })?;
                 (reason_code, ConnAckProperties::decode(&mut r)?)
             }
         };
@@ -144,7 +115,7 @@ impl ConnAck {
     /// Appends this packet to `dst`, reserving its size once; on error `dst` is left as it was.
     pub fn encode(&self, version: ProtocolVersion, dst: &mut BytesMut) -> Result<(), Error> {
         header::atomic(dst, |dst| {
-            if !allowed(self.reason_code) {
+            if !self.reason_code.is_valid_for(PacketType::ConnAck) {
                 return Err(Error::ReasonCodeNotAllowed {
                     packet: PacketType::ConnAck,
                     code: self.reason_code.as_u8(),

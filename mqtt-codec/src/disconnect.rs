@@ -9,6 +9,8 @@ use crate::{Error, PacketType, ProtocolVersion, ReasonCode, header};
 /// A DISCONNECT packet. A 3.1.1 DISCONNECT is empty: `reason_code` and `properties` are left out when
 /// encoding 3.1.1 and decode as Normal disconnection (0x00) with no properties.
 ///
+/// The v5 reason codes it may carry are [`reason_codes::DISCONNECT`](crate::reason_codes::DISCONNECT).
+///
 /// ```
 /// use mqtt_codec::{Disconnect, ReasonCode};
 /// let d = Disconnect::new(ReasonCode::ServerShuttingDown);
@@ -26,43 +28,6 @@ impl Default for Disconnect {
     fn default() -> Self {
         Disconnect::new(ReasonCode::NORMAL_DISCONNECTION)
     }
-}
-
-/// Reason codes a v5 DISCONNECT may carry (spec 3.14.2.1).
-fn allowed(code: ReasonCode) -> bool {
-    use ReasonCode::*;
-    matches!(
-        code,
-        Success
-            | DisconnectWithWillMessage
-            | UnspecifiedError
-            | MalformedPacket
-            | ProtocolError
-            | ImplementationSpecificError
-            | NotAuthorized
-            | ServerBusy
-            | ServerShuttingDown
-            | KeepAliveTimeout
-            | SessionTakenOver
-            | TopicFilterInvalid
-            | TopicNameInvalid
-            | ReceiveMaximumExceeded
-            | TopicAliasInvalid
-            | PacketTooLarge
-            | MessageRateTooHigh
-            | QuotaExceeded
-            | AdministrativeAction
-            | PayloadFormatInvalid
-            | RetainNotSupported
-            | QoSNotSupported
-            | UseAnotherServer
-            | ServerMoved
-            | SharedSubscriptionsNotSupported
-            | ConnectionRateExceeded
-            | MaximumConnectTime
-            | SubscriptionIdentifiersNotSupported
-            | WildcardSubscriptionsNotSupported
-    )
 }
 
 impl Disconnect {
@@ -85,7 +50,7 @@ impl Disconnect {
         if version.is_v5() && !r.is_empty() {
             let code = r.u8()?;
             d.reason_code = ReasonCode::from_u8(code)
-                .filter(|&c| allowed(c))
+                .filter(|&c| c.is_valid_for(PacketType::Disconnect))
                 .ok_or(Error::ReasonCodeNotAllowed {
                     packet: PacketType::Disconnect,
                     code,
@@ -118,7 +83,7 @@ impl Disconnect {
     /// Appends this packet to `dst`, reserving its size once; on error `dst` is left as it was.
     pub fn encode(&self, version: ProtocolVersion, dst: &mut BytesMut) -> Result<(), Error> {
         header::atomic(dst, |dst| {
-            if version.is_v5() && !allowed(self.reason_code) {
+            if version.is_v5() && !self.reason_code.is_valid_for(PacketType::Disconnect) {
                 return Err(Error::ReasonCodeNotAllowed {
                     packet: PacketType::Disconnect,
                     code: self.reason_code.as_u8(),

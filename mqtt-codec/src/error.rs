@@ -375,6 +375,7 @@ impl Error {
             Error::NoLocalOnSharedSubscription => "MQTT-3.8.3-4",
             Error::FirstPacketNotConnect { .. } => "MQTT-3.1.0-1",
             Error::SecondConnect => "MQTT-3.1.0-2",
+            Error::ReasonCodeNotAllowed { packet, .. } => return crate::reason_codes::statement(*packet),
             _ => return None,
         })
     }

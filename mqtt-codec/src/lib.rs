@@ -2,7 +2,8 @@
 //!
 //! A frame is split off the input once; topics, strings, binary fields and payloads are views of it, validated
 //! once at decode. Every malformed input is a distinct [`Error`] that names the v5 [`ReasonCode`] it maps to and
-//! the specification statement it enforces. [`MqttCodec`] frames packets for tokio-util.
+//! the specification statement it enforces. [`MqttCodec`] frames packets for tokio-util (feature `tokio-codec`,
+//! on by default; without it the crate depends on `bytes` and `thiserror` only).
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -29,12 +30,17 @@
 //! - [`properties`]: the typed v5 property set of each packet.
 //! - [`Message`]: an application message apart from any one packet ([`MessageProperties`] travel with it,
 //!   [`PacketFields`] belong to one packet), and [`Outgoing`]: a message on its way to one receiver.
-//! - [`MqttCodec`]: tokio-util `Decoder`/`Encoder`.
+//! - [`reason_codes`]: the v5 reason codes each packet may carry ([`ReasonCode::is_valid_for`]).
+//! - [`MqttCodec`]: tokio-util `Decoder`/`Encoder` (feature `tokio-codec`).
 //! - Validated values: [`ByteStr`], [`TopicName`], [`TopicFilter`], [`QoS`], [`SubscriptionOptions`],
 //!   [`ReasonCode`], [`ProtocolVersion`], [`PacketType`].
 
+// The docs above link `MqttCodec`, which only exists with the `tokio-codec` feature.
+#![cfg_attr(not(feature = "tokio-codec"), allow(rustdoc::broken_intra_doc_links))]
+
 mod ack;
 mod auth;
+#[cfg(feature = "tokio-codec")]
 mod codec;
 mod connack;
 mod connect;
@@ -54,6 +60,7 @@ mod pubrec;
 mod pubrel;
 mod qos;
 mod reason;
+pub mod reason_codes;
 mod string;
 mod suback;
 mod subscribe;
@@ -69,6 +76,7 @@ mod version;
 pub mod testing;
 
 pub use auth::Auth;
+#[cfg(feature = "tokio-codec")]
 pub use codec::MqttCodec;
 pub use connack::ConnAck;
 pub use connect::{Connect, Will};

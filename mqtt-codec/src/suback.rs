@@ -11,6 +11,8 @@ use crate::{Error, PacketId, PacketType, ProtocolVersion, ReasonCode, header};
 /// In 3.1.1 only GrantedQoS0/1/2 and "failure" (0x80) exist: encoding 3.1.1 writes every v5 failure code as
 /// 0x80, and decoding 3.1.1 reads 0x80 as [`ReasonCode::UnspecifiedError`]. `properties` are ignored in 3.1.1.
 ///
+/// The v5 reason codes it may carry are [`reason_codes::SUBACK`](crate::reason_codes::SUBACK).
+///
 /// ```
 /// use mqtt_codec::{PacketId, ReasonCode, SubAck};
 /// let a = SubAck::new(PacketId::new(1).unwrap(), [ReasonCode::GrantedQoS1]);
@@ -26,25 +28,13 @@ pub struct SubAck {
     pub properties: AckProperties,
 }
 
+/// Whether a SUBACK of `version` may carry `code`: in v5 the list of [`crate::reason_codes::SUBACK`], in 3.1.1
+/// the four return codes 0x00, 0x01, 0x02 and 0x80 ([MQTT-3.9.3-2] of 3.1.1).
 fn allowed(version: ProtocolVersion, code: ReasonCode) -> bool {
     use ReasonCode::*;
     match version {
         ProtocolVersion::V311 => matches!(code, Success | GrantedQoS1 | GrantedQoS2 | UnspecifiedError),
-        ProtocolVersion::V5 => matches!(
-            code,
-            Success
-                | GrantedQoS1
-                | GrantedQoS2
-                | UnspecifiedError
-                | ImplementationSpecificError
-                | NotAuthorized
-                | TopicFilterInvalid
-                | PacketIdentifierInUse
-                | QuotaExceeded
-                | SharedSubscriptionsNotSupported
-                | SubscriptionIdentifiersNotSupported
-                | WildcardSubscriptionsNotSupported
-        ),
+        ProtocolVersion::V5 => code.is_valid_for(PacketType::SubAck),
     }
 }
 

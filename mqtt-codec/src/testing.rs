@@ -16,6 +16,7 @@ use crate::properties::{
     AckProperties, AuthProperties, ConnAckProperties, ConnectProperties, DisconnectProperties, PayloadFormat,
     PublishProperties, SubscribeProperties, UnsubscribeProperties, UserProperty, WillProperties,
 };
+use crate::reason_codes;
 use crate::{
     Auth, ByteStr, ConnAck, Connect, Disconnect, MAX_VARIABLE_INT, Packet, PacketId, ProtocolVersion, PubAck, PubComp,
     PubRec, PubRel, Publish, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscriptionId, SubscriptionOptions,
@@ -250,31 +251,6 @@ pub fn arb_connect(version: ProtocolVersion) -> impl Strategy<Value = Connect> {
         )
 }
 
-const CONNACK_V5: &[ReasonCode] = &[
-    ReasonCode::Success,
-    ReasonCode::UnspecifiedError,
-    ReasonCode::MalformedPacket,
-    ReasonCode::ProtocolError,
-    ReasonCode::ImplementationSpecificError,
-    ReasonCode::UnsupportedProtocolVersion,
-    ReasonCode::ClientIdentifierNotValid,
-    ReasonCode::BadUserNameOrPassword,
-    ReasonCode::NotAuthorized,
-    ReasonCode::ServerUnavailable,
-    ReasonCode::ServerBusy,
-    ReasonCode::Banned,
-    ReasonCode::BadAuthenticationMethod,
-    ReasonCode::TopicNameInvalid,
-    ReasonCode::PacketTooLarge,
-    ReasonCode::QuotaExceeded,
-    ReasonCode::PayloadFormatInvalid,
-    ReasonCode::RetainNotSupported,
-    ReasonCode::QoSNotSupported,
-    ReasonCode::UseAnotherServer,
-    ReasonCode::ServerMoved,
-    ReasonCode::ConnectionRateExceeded,
-];
-
 const CONNACK_V311: &[ReasonCode] = &[
     ReasonCode::Success,
     ReasonCode::UnsupportedProtocolVersion,
@@ -335,24 +311,11 @@ fn arb_connack_properties() -> impl Strategy<Value = ConnAckProperties> {
 pub fn arb_connack(version: ProtocolVersion) -> impl Strategy<Value = ConnAck> {
     let (list, props) = match version {
         ProtocolVersion::V311 => (CONNACK_V311, Just(ConnAckProperties::default()).boxed()),
-        ProtocolVersion::V5 => (CONNACK_V5, arb_connack_properties().boxed()),
+        ProtocolVersion::V5 => (reason_codes::CONNACK, arb_connack_properties().boxed()),
     };
     (codes(list), any::<bool>(), props)
         .prop_map(|(code, sp, props)| ConnAck::new(code, sp && code == ReasonCode::Success).properties(props))
 }
-
-const PUBACK_V5: &[ReasonCode] = &[
-    ReasonCode::Success,
-    ReasonCode::NoMatchingSubscribers,
-    ReasonCode::UnspecifiedError,
-    ReasonCode::ImplementationSpecificError,
-    ReasonCode::NotAuthorized,
-    ReasonCode::TopicNameInvalid,
-    ReasonCode::PacketIdentifierInUse,
-    ReasonCode::QuotaExceeded,
-    ReasonCode::PayloadFormatInvalid,
-];
-const PUBREL_V5: &[ReasonCode] = &[ReasonCode::Success, ReasonCode::PacketIdentifierNotFound];
 
 fn ack_parts(
     version: ProtocolVersion,
@@ -414,73 +377,18 @@ pub fn arb_subscribe(version: ProtocolVersion) -> impl Strategy<Value = Subscrib
         })
 }
 
-const SUBACK_V5: &[ReasonCode] = &[
-    ReasonCode::Success,
-    ReasonCode::GrantedQoS1,
-    ReasonCode::GrantedQoS2,
-    ReasonCode::UnspecifiedError,
-    ReasonCode::ImplementationSpecificError,
-    ReasonCode::NotAuthorized,
-    ReasonCode::TopicFilterInvalid,
-    ReasonCode::PacketIdentifierInUse,
-    ReasonCode::QuotaExceeded,
-    ReasonCode::SharedSubscriptionsNotSupported,
-    ReasonCode::SubscriptionIdentifiersNotSupported,
-    ReasonCode::WildcardSubscriptionsNotSupported,
-];
 const SUBACK_V311: &[ReasonCode] = &[
     ReasonCode::Success,
     ReasonCode::GrantedQoS1,
     ReasonCode::GrantedQoS2,
     ReasonCode::UnspecifiedError,
 ];
-const UNSUBACK_V5: &[ReasonCode] = &[
-    ReasonCode::Success,
-    ReasonCode::NoSubscriptionExisted,
-    ReasonCode::UnspecifiedError,
-    ReasonCode::ImplementationSpecificError,
-    ReasonCode::NotAuthorized,
-    ReasonCode::TopicFilterInvalid,
-    ReasonCode::PacketIdentifierInUse,
-];
-const DISCONNECT_V5: &[ReasonCode] = &[
-    ReasonCode::Success,
-    ReasonCode::DisconnectWithWillMessage,
-    ReasonCode::UnspecifiedError,
-    ReasonCode::MalformedPacket,
-    ReasonCode::ProtocolError,
-    ReasonCode::ImplementationSpecificError,
-    ReasonCode::NotAuthorized,
-    ReasonCode::ServerBusy,
-    ReasonCode::ServerShuttingDown,
-    ReasonCode::KeepAliveTimeout,
-    ReasonCode::SessionTakenOver,
-    ReasonCode::TopicFilterInvalid,
-    ReasonCode::TopicNameInvalid,
-    ReasonCode::ReceiveMaximumExceeded,
-    ReasonCode::TopicAliasInvalid,
-    ReasonCode::PacketTooLarge,
-    ReasonCode::MessageRateTooHigh,
-    ReasonCode::QuotaExceeded,
-    ReasonCode::AdministrativeAction,
-    ReasonCode::PayloadFormatInvalid,
-    ReasonCode::RetainNotSupported,
-    ReasonCode::QoSNotSupported,
-    ReasonCode::UseAnotherServer,
-    ReasonCode::ServerMoved,
-    ReasonCode::SharedSubscriptionsNotSupported,
-    ReasonCode::ConnectionRateExceeded,
-    ReasonCode::MaximumConnectTime,
-    ReasonCode::SubscriptionIdentifiersNotSupported,
-    ReasonCode::WildcardSubscriptionsNotSupported,
-];
-
 /// A valid DISCONNECT for `version`.
 pub fn arb_disconnect(version: ProtocolVersion) -> BoxedStrategy<Disconnect> {
     match version {
         ProtocolVersion::V311 => Just(Disconnect::default()).boxed(),
         ProtocolVersion::V5 => (
-            codes(DISCONNECT_V5),
+            codes(reason_codes::DISCONNECT),
             option::of(any::<u32>()),
             option::of(arb_byte_str()),
             arb_user_properties(),
@@ -501,11 +409,7 @@ pub fn arb_disconnect(version: ProtocolVersion) -> BoxedStrategy<Disconnect> {
 /// A valid AUTH (MQTT 5.0 only).
 pub fn arb_auth() -> impl Strategy<Value = Auth> {
     (
-        codes(&[
-            ReasonCode::Success,
-            ReasonCode::ContinueAuthentication,
-            ReasonCode::ReAuthenticate,
-        ]),
+        codes(reason_codes::AUTH),
         option::of(arb_byte_str()),
         option::of(arb_bytes(8)),
         option::of(arb_byte_str()),
@@ -523,7 +427,11 @@ pub fn arb_auth() -> impl Strategy<Value = Auth> {
 
 /// Any valid packet for `version`: every packet type of that version, with every field exercised.
 pub fn arb_packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
-    let suback_codes = if version.is_v5() { SUBACK_V5 } else { SUBACK_V311 };
+    let suback_codes = if version.is_v5() {
+        reason_codes::SUBACK
+    } else {
+        SUBACK_V311
+    };
     let unsub_props = match version {
         ProtocolVersion::V311 => Just(UnsubscribeProperties::default()).boxed(),
         ProtocolVersion::V5 => arb_user_properties()
@@ -532,16 +440,16 @@ pub fn arb_packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
     };
     let unsuback_codes = match version {
         ProtocolVersion::V311 => Just(Vec::new()).boxed(),
-        ProtocolVersion::V5 => vec(codes(UNSUBACK_V5), 1..4).boxed(),
+        ProtocolVersion::V5 => vec(codes(reason_codes::UNSUBACK), 1..4).boxed(),
     };
     let common = prop_oneof![
         1 => arb_connect(version).prop_map(Packet::from),
         1 => arb_connack(version).prop_map(Packet::from),
         4 => arb_publish(version).prop_map(Packet::Publish),
-        1 => ack_parts(version, PUBACK_V5).prop_map(|(id, c, p)| Packet::PubAck(PubAck::new(id).reason_code(c).properties(p))),
-        1 => ack_parts(version, PUBACK_V5).prop_map(|(id, c, p)| Packet::PubRec(PubRec::new(id).reason_code(c).properties(p))),
-        1 => ack_parts(version, PUBREL_V5).prop_map(|(id, c, p)| Packet::PubRel(PubRel::new(id).reason_code(c).properties(p))),
-        1 => ack_parts(version, PUBREL_V5).prop_map(|(id, c, p)| Packet::PubComp(PubComp::new(id).reason_code(c).properties(p))),
+        1 => ack_parts(version, reason_codes::PUBACK).prop_map(|(id, c, p)| Packet::PubAck(PubAck::new(id).reason_code(c).properties(p))),
+        1 => ack_parts(version, reason_codes::PUBREC).prop_map(|(id, c, p)| Packet::PubRec(PubRec::new(id).reason_code(c).properties(p))),
+        1 => ack_parts(version, reason_codes::PUBREL).prop_map(|(id, c, p)| Packet::PubRel(PubRel::new(id).reason_code(c).properties(p))),
+        1 => ack_parts(version, reason_codes::PUBCOMP).prop_map(|(id, c, p)| Packet::PubComp(PubComp::new(id).reason_code(c).properties(p))),
         1 => arb_subscribe(version).prop_map(Packet::Subscribe),
         1 => (arb_packet_id(), vec(codes(suback_codes), 1..4), arb_ack_properties(version))
             .prop_map(|(id, c, p)| Packet::SubAck(SubAck::new(id, c).properties(p))),

@@ -11,6 +11,8 @@ use crate::{Error, PacketId, PacketType, ProtocolVersion, ReasonCode, header};
 /// A 3.1.1 UNSUBACK is only a packet identifier: it decodes with no reason codes, and encoding 3.1.1 leaves
 /// `reason_codes` and `properties` out. A v5 UNSUBACK carries at least one reason code.
 ///
+/// The v5 reason codes it may carry are [`reason_codes::UNSUBACK`](crate::reason_codes::UNSUBACK).
+///
 /// ```
 /// use mqtt_codec::{PacketId, ReasonCode, UnsubAck};
 /// let a = UnsubAck::new(PacketId::new(2).unwrap(), [ReasonCode::Success]);
@@ -24,20 +26,6 @@ pub struct UnsubAck {
     pub reason_codes: Vec<ReasonCode>,
     /// MQTT 5.0 properties.
     pub properties: AckProperties,
-}
-
-fn allowed(code: ReasonCode) -> bool {
-    use ReasonCode::*;
-    matches!(
-        code,
-        Success
-            | NoSubscriptionExisted
-            | UnspecifiedError
-            | ImplementationSpecificError
-            | NotAuthorized
-            | TopicFilterInvalid
-            | PacketIdentifierInUse
-    )
 }
 
 impl UnsubAck {
@@ -67,7 +55,7 @@ impl UnsubAck {
         while !r.is_empty() {
             let code = r.u8()?;
             let reason = ReasonCode::from_u8(code)
-                .filter(|&c| allowed(c))
+                .filter(|&c| c.is_valid_for(PacketType::UnsubAck))
                 .ok_or(Error::ReasonCodeNotAllowed {
                     packet: PacketType::UnsubAck,
                     code,
@@ -107,7 +95,11 @@ impl UnsubAck {
                         packet: PacketType::UnsubAck,
                     });
                 }
-                if let Some(bad) = self.reason_codes.iter().find(|&&c| !allowed(c)) {
+                if let Some(bad) = self
+                    .reason_codes
+                    .iter()
+                    .find(|&&c| !c.is_valid_for(PacketType::UnsubAck))
+                {
                     return Err(Error::ReasonCodeNotAllowed {
                         packet: PacketType::UnsubAck,
                         code: bad.as_u8(),

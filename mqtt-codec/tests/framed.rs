@@ -2,6 +2,7 @@
 
 // Helpers outside `#[test]` functions assert with unwrap too.
 #![allow(clippy::unwrap_used)]
+#![cfg(feature = "tokio-codec")]
 
 use std::future::poll_fn;
 use std::pin::Pin;

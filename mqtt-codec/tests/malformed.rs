@@ -1,8 +1,11 @@
 //! Malformed input, one row per rule: each must fail with its own error variant (and so its own reason code).
 
 use bytes::{Bytes, BytesMut};
+#[cfg(feature = "tokio-codec")]
+use mqtt_codec::MqttCodec;
 use mqtt_codec::ProtocolVersion::{V5, V311};
-use mqtt_codec::{Error, MqttCodec, Packet, PacketType, PropertyId, ProtocolVersion, ReasonCode};
+use mqtt_codec::{Error, Packet, PacketType, PropertyId, ProtocolVersion, ReasonCode};
+#[cfg(feature = "tokio-codec")]
 use tokio_util::codec::Decoder;
 
 /// (what, version, whole frame, expected error)
@@ -763,7 +766,12 @@ fn oversized_packet_is_refused_from_its_fixed_header() {
         Packet::decode(V5, &mut buf, 100),
         Err(Error::PacketTooLarge { size: 131, max: 100 })
     );
-    // And the codec refuses before buffering the body, with its 1 MiB default.
+}
+
+#[cfg(feature = "tokio-codec")]
+#[test]
+fn the_codec_refuses_an_oversized_packet_from_its_fixed_header() {
+    // The codec refuses before buffering the body, with its 1 MiB default.
     let mut codec = MqttCodec::client(V311);
     let mut buf = BytesMut::from(&b"\x30\xFF\xFF\x7F"[..]);
     assert_eq!(
@@ -792,6 +800,7 @@ fn decoder_reserves_what_the_header_announces() {
     assert_eq!(buf.len(), 3);
 }
 
+#[cfg(feature = "tokio-codec")]
 #[test]
 fn server_codec_wants_connect_first_and_once() {
     let mut server = MqttCodec::server();

@@ -23,10 +23,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bytes::{Bytes, BytesMut};
+#[cfg(feature = "tokio-codec")]
+use mqtt_codec::MqttCodec;
 use mqtt_codec::properties::{PublishProperties, UserProperty};
-use mqtt_codec::{
-    ByteStr, DEFAULT_MAX_PACKET_SIZE, MqttCodec, Packet, PacketId, ProtocolVersion, Publish, QoS, TopicName,
-};
+use mqtt_codec::{ByteStr, DEFAULT_MAX_PACKET_SIZE, Packet, PacketId, ProtocolVersion, Publish, QoS, TopicName};
+#[cfg(feature = "tokio-codec")]
 use tokio_util::codec::Decoder;
 
 struct CountingAllocator;
@@ -170,6 +171,7 @@ fn decode_frame_of_a_publish_allocates_nothing() {
     }
 }
 
+#[cfg(feature = "tokio-codec")]
 #[test]
 fn the_tokio_codec_decodes_a_stream_of_publishes_with_one_allocation() {
     for version in VERSIONS {

@@ -1,0 +1,24 @@
+//! Delivering: a message for this session through the downstream functions into its queue.
+
+use std::time::Instant;
+
+use hpmq_host::Direction;
+use mqtt_session::Message;
+
+use super::task::SessionTask;
+
+impl SessionTask {
+    /// A message the router sent this session: downstream functions, then the session's queue.
+    pub(super) fn deliver(&mut self, message: Message) {
+        let now = Instant::now();
+        match &self.shared.functions {
+            Some(f) if f.binds(Direction::Downstream) => {
+                for m in f.process(Direction::Downstream, message, &self.info) {
+                    self.session.publish(now, m);
+                }
+            }
+            // No downstream binding: straight to the session, with no one-element `Vec` per delivery.
+            _ => self.session.publish(now, message),
+        }
+    }
+}
