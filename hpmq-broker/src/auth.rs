@@ -7,6 +7,8 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 
+use mqtt_codec::TopicFilter;
+
 use super::config::{AclRule, AuthConfig};
 
 /// Who is asking: what the broker knows about a connected client (client identifier, assigned by the broker
@@ -228,6 +230,14 @@ impl Authorizer for Acl {
         if self.rules.is_empty() {
             return true;
         }
+        // A SUBSCRIBE's filter, parsed once for every rule (it came from the codec, so it parses).
+        let requested = match action {
+            Action::Subscribe => match TopicFilter::try_from(topic) {
+                Ok(filter) => Some(filter),
+                Err(_) => return false,
+            },
+            Action::Publish => None,
+        };
         self.rules.iter().filter(|r| Acl::applies(r, client)).any(|rule| {
             let filters = match action {
                 Action::Publish => &rule.publish,
@@ -237,9 +247,9 @@ impl Authorizer for Acl {
                 let Some(allowed) = substitute(pattern, client) else {
                     return false;
                 };
-                match action {
-                    Action::Publish => filter_matches(&allowed, topic),
-                    Action::Subscribe => filter_covers(&allowed, strip_share(topic)),
+                match &requested {
+                    Some(requested) => filter_covers(&allowed, requested),
+                    None => filter_matches(&allowed, topic),
                 }
             })
         })
@@ -267,14 +277,6 @@ fn substitute(pattern: &str, client: &ClientInfo) -> Option<String> {
     Some(out)
 }
 
-/// `$share/{group}/{filter}` → `{filter}`.
-fn strip_share(filter: &str) -> &str {
-    filter
-        .strip_prefix("$share/")
-        .and_then(|rest| rest.split_once('/'))
-        .map_or(filter, |(_, f)| f)
-}
-
 /// Whether topic name `topic` matches `filter` (`+`, `#`; `$` topics only by a filter starting with `$`).
 pub fn filter_matches(filter: &str, topic: &str) -> bool {
     if topic.starts_with('$') && !filter.starts_with('$') {
@@ -293,22 +295,12 @@ pub fn filter_matches(filter: &str, topic: &str) -> bool {
     }
 }
 
-/// Whether every topic matched by `requested` is also matched by `allowed`.
-pub fn filter_covers(allowed: &str, requested: &str) -> bool {
-    if requested.starts_with('$') && !allowed.starts_with('$') {
-        return false;
-    }
-    let mut a = allowed.split('/');
-    let mut r = requested.split('/');
-    loop {
-        match (a.next(), r.next()) {
-            (Some("#"), _) => return true,
-            (Some("+"), Some(level)) if level != "#" => {}
-            (Some(x), Some(y)) if x == y && x != "+" && x != "#" => {}
-            (None, None) => return true,
-            _ => return false,
-        }
-    }
+/// Whether a grant of `allowed` lets a client subscribe to `requested`: every topic the requested filter
+/// matches is matched by the grant ([`TopicFilter::covers`], `$` rule included). A shared subscription is
+/// judged by its filter proper. A grant written as a `$share/...` filter grants nothing (a share group is not
+/// a set of topics), as before.
+pub fn filter_covers(allowed: &str, requested: &TopicFilter) -> bool {
+    TopicFilter::try_from(allowed).is_ok_and(|a| !a.is_shared() && a.covers(requested))
 }
 
 #[cfg(test)]
@@ -369,10 +361,18 @@ mod tests {
         assert!(filter_matches("a/#", "a"));
         assert!(!filter_matches("#", "$SYS/x"));
         assert!(filter_matches("$SYS/#", "$SYS/x"));
-        assert!(filter_covers("a/#", "a/+/c"));
-        assert!(filter_covers("a/+", "a/b"));
-        assert!(!filter_covers("a/+", "a/#"));
-        assert!(!filter_covers("a/b", "a/+"));
+        let covers =
+            |allowed: &str, requested: &str| filter_covers(allowed, &TopicFilter::try_from(requested).unwrap());
+        assert!(covers("a/#", "a/+/c"));
+        assert!(covers("a/+", "a/b"));
+        assert!(!covers("a/+", "a/#"));
+        assert!(!covers("a/b", "a/+"));
+        assert!(
+            covers("a/#", "$share/g/a/b"),
+            "a shared subscription by its filter proper"
+        );
+        assert!(!covers("#", "$SYS/x"), "[MQTT-4.7.2-1]");
+        assert!(!covers("$share/g/#", "$share/g/x"), "a shared grant grants nothing");
     }
 
     thread_local! {

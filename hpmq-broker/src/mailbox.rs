@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
 use futures_util::task::AtomicWaker;
-use mqtt_codec::{ByteStr, Connect, QoS};
-use mqtt_session::{Message, SessionSnapshot};
+use mqtt_codec::{ByteStr, Connect};
+use mqtt_router::Shape;
+use mqtt_session::{Message, Outgoing, SessionSnapshot};
 use tokio::sync::oneshot;
 
 use crate::auth::ClientInfo;
@@ -60,34 +61,18 @@ pub(crate) struct Attach {
 #[derive(Debug)]
 pub(crate) struct Delivery {
     message: Arc<Message>,
-    qos: QoS,
-    retain: bool,
-    subscription_ids: Vec<mqtt_codec::SubscriptionId>,
+    shape: Shape,
 }
 
 impl Delivery {
-    /// `message` as one subscription receives it: at `qos`, with `retain` and the subscription's identifiers.
-    pub fn new(
-        message: Arc<Message>,
-        qos: QoS,
-        retain: bool,
-        subscription_ids: Vec<mqtt_codec::SubscriptionId>,
-    ) -> Self {
-        Delivery {
-            message,
-            qos,
-            retain,
-            subscription_ids,
-        }
+    /// `message` as one subscription receives it, shaped by `mqtt_router::shape`.
+    pub fn new(message: Arc<Message>, shape: Shape) -> Self {
+        Delivery { message, shape }
     }
 
     /// The message as this session delivers it.
-    pub fn into_message(self) -> Message {
-        let mut message = Arc::unwrap_or_clone(self.message);
-        message.qos = self.qos;
-        message.retain = self.retain;
-        message.properties.subscription_identifiers = self.subscription_ids;
-        message
+    pub fn into_outgoing(self) -> Outgoing {
+        self.shape.apply(Arc::unwrap_or_clone(self.message))
     }
 }
 
@@ -99,11 +84,13 @@ impl Delivery {
             message: Arc::new(Message::new(
                 mqtt_codec::TopicName::from_static(topic),
                 bytes::Bytes::new(),
-                QoS::AtMostOnce,
+                mqtt_codec::QoS::AtMostOnce,
             )),
-            qos: QoS::AtMostOnce,
-            retain: false,
-            subscription_ids: Vec::new(),
+            shape: Shape {
+                qos: mqtt_codec::QoS::AtMostOnce,
+                retain: false,
+                subscription_ids: Vec::new(),
+            },
         }
     }
 

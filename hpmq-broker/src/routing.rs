@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use mqtt_router::Deliveries;
+use mqtt_router::{Deliveries, Granted, Origin, shape};
 use mqtt_session::Message;
 
 use crate::mailbox::{Delivery, TrySendError};
@@ -24,23 +24,18 @@ impl Routing {
         &mut self,
         shared: &State<P>,
         now: Instant,
-        mut message: Message,
+        message: Message,
         publisher: Option<&ClientRef>,
     ) -> usize {
         if message.is_expired(now) {
             return 0;
         }
-        // Aliases belong to one connection and identifiers to one subscription; neither travels.
-        message.properties.topic_alias = None;
-        message.properties.subscription_identifiers.clear();
         if message.retain {
             let mut retained = shared
                 .retained
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if message.payload.is_empty() {
-                retained.clear(&message.topic); // [MQTT-3.3.1-6]
-            } else if let Err(error) = retained.set(message.topic.clone(), message.clone(), message.expires_at) {
+            if let Err(error) = retained.retain_message(message.clone()) {
                 tracing::debug!(%error, topic = message.topic.as_str(), "retained message refused");
             }
         }
@@ -52,17 +47,11 @@ impl Routing {
         if self.deliveries.is_empty() {
             return 0;
         }
-        let (qos, retain) = (message.qos, message.retain);
         let message = Arc::new(message);
         let mut sent = 0;
         let post = shared.post();
         for d in self.deliveries.iter() {
-            let delivery = Delivery::new(
-                Arc::clone(&message),
-                qos.min(d.qos),                  // [MQTT-3.8.4-8]
-                retain && d.retain_as_published, // [MQTT-3.3.1-12] [MQTT-3.3.1-13]
-                d.subscription_ids.to_vec(),
-            );
+            let delivery = Delivery::new(Arc::clone(&message), shape(&message, Granted::from(&d), Origin::Routed));
             match d.client.tx.try_send(delivery, post) {
                 Ok(()) => sent += 1,
                 Err(TrySendError::Full(_)) => {

@@ -28,6 +28,8 @@
 //!   [`PubRec`], [`PubRel`], [`PubComp`], [`Subscribe`], [`SubAck`], [`Unsubscribe`], [`UnsubAck`],
 //!   [`Disconnect`], [`Auth`]; PINGREQ/PINGRESP are unit variants.
 //! - [`properties`]: the typed v5 property set of each packet.
+//! - [`Message`]: an application message apart from any one packet ([`MessageProperties`] travel with it,
+//!   [`PacketFields`] belong to one packet), and [`Outgoing`]: a message on its way to one receiver.
 //! - [`reason_codes`]: the v5 reason codes each packet may carry ([`ReasonCode::is_valid_for`]).
 //! - [`MqttCodec`]: tokio-util `Decoder`/`Encoder` (feature `tokio-codec`).
 //! - Validated values: [`ByteStr`], [`TopicName`], [`TopicFilter`], [`QoS`], [`SubscriptionOptions`],
@@ -46,6 +48,8 @@ mod disconnect;
 mod error;
 mod field;
 mod header;
+mod message;
+mod outgoing;
 mod packet;
 mod ping;
 pub mod properties;
@@ -79,6 +83,8 @@ pub use connect::{Connect, Will};
 pub use disconnect::Disconnect;
 pub use error::Error;
 pub use header::PacketType;
+pub use message::{Message, MessageProperties, PacketFields, PacketProperties};
+pub use outgoing::Outgoing;
 pub use packet::{DEFAULT_MAX_PACKET_SIZE, MAX_PACKET_SIZE, Packet};
 pub use properties::PropertyId;
 pub use puback::PubAck;

@@ -259,6 +259,48 @@ impl TopicFilter {
             }
         }
     }
+
+    /// Whether this filter matches every topic name `other` matches (and maybe more): the check an ACL makes
+    /// when a rule grants `self` and a client subscribes to `other`. Exactly `∀ t: other.matches(t) ⇒
+    /// self.matches(t)`, with the `$` rule [MQTT-4.7.2-1]: a first-level `+` or `#` covers no `$` level.
+    ///
+    /// Like [`TopicFilter::matches`] it compares the filters proper, so a `$share/{group}/` prefix on either
+    /// side is ignored (a grant of `a/#` covers `$share/g/a/b`).
+    ///
+    /// ```
+    /// use mqtt_codec::TopicFilter;
+    /// let f = |s| TopicFilter::try_from(s).unwrap();
+    /// assert!(f("a/#").covers(&f("a/+/c")));
+    /// assert!(f("a/#").covers(&f("a"))); // `#` includes the parent level
+    /// assert!(!f("a/+").covers(&f("a/#")));
+    /// assert!(!f("#").covers(&f("$SYS/x")));
+    /// assert!(f("+/#").covers(&f("#"))); // every topic has a first level
+    /// ```
+    pub fn covers(&self, other: &TopicFilter) -> bool {
+        let mut mine = self.levels();
+        let mut theirs = other.levels();
+        // Whether the levels of `other` walked so far spell no topic name: none yet, or one empty level (a
+        // topic name is at least one character [MQTT-4.7.3-1]).
+        let mut no_topic_yet = true;
+        let mut first = true;
+        loop {
+            match (mine.next(), theirs.next()) {
+                // `x/#` covers `x` itself and everything below; at the first level not a `$` level.
+                (Some("#"), Some(level)) => return !(first && level.starts_with('$')),
+                (Some("#"), None) => return true,
+                // Their `#` matches the topic spelled so far (its parent level) and one level or more below it.
+                // `+/#` covers the levels below; the parent only matters when it is a topic name.
+                (Some("+"), Some("#")) => return no_topic_yet && mine.next() == Some("#") && mine.next().is_none(),
+                (Some("+"), Some(level)) if !(first && level.starts_with('$')) => {
+                    no_topic_yet = first && level.is_empty()
+                }
+                (Some(a), Some(b)) if a == b && a != "+" => no_topic_yet = first && b.is_empty(),
+                (None, None) => return true,
+                _ => return false,
+            }
+            first = false;
+        }
+    }
 }
 
 impl TryFrom<ByteStr> for TopicName {
@@ -474,5 +516,132 @@ mod tests {
         assert!(m("$SYS/#", "$SYS/monitor/Clients"));
         assert!(m("$SYS/monitor/+", "$SYS/monitor/Clients"));
         assert!(m("$share/g/sport/#", "sport/x"));
+    }
+
+    #[test]
+    fn covering_follows_matching() {
+        let c = |a: &str, b: &str| filter(a).unwrap().covers(&filter(b).unwrap());
+        assert!(c("a/#", "a/+/c"));
+        assert!(c("a/#", "a"), "`#` includes the parent level");
+        assert!(c("a/#", "a/#"));
+        assert!(c("a/+", "a/b"));
+        assert!(c("a/+", "a/+"));
+        assert!(!c("a/+", "a/#"), "`a/#` also matches `a` and `a/b/c`");
+        assert!(!c("a/b", "a/+"));
+        assert!(!c("a/+", "a"));
+        assert!(!c("a", "a/b"));
+        assert!(c("#", "#"));
+        assert!(c("#", "+/x"), "`+/x` matches no `$` topic");
+        assert!(c("+/#", "#"), "at the root `#` has no parent topic");
+        assert!(
+            !c("a/+/#", "a/#"),
+            "`a/#` matches `a/b`, which `a/+/#` needs a level below"
+        );
+        assert!(!c("+", "#"));
+        assert!(
+            c("+/+/#", "/#"),
+            "`/#` cannot match the empty topic name, only `/` and below"
+        );
+        assert!(!c("+/+/#", "x/#"), "`x/#` matches `x`");
+        // [MQTT-4.7.2-1]: a leading wildcard does not reach `$` topics.
+        assert!(!c("#", "$SYS/x"));
+        assert!(!c("+/x", "$SYS/x"));
+        assert!(!c("+/#", "$SYS"));
+        assert!(c("$SYS/#", "$SYS/+/x"));
+        assert!(c("a/+", "a/$x"), "below the first level `$` is an ordinary character");
+        assert!(!c("$SYS/#", "+/x"));
+        // Shared filters compare the filter proper.
+        assert!(c("a/#", "$share/g/a/b"));
+        assert!(c("$share/g/#", "x"));
+    }
+
+    mod covers_oracle {
+        use proptest::prelude::*;
+        use proptest::sample::select;
+
+        use super::*;
+
+        /// Literal levels the generated filters use; `$s` exercises the `$` rule and `` the empty level.
+        const LITERALS: [&str; 4] = ["a", "b", "$s", ""];
+
+        /// Topic levels: the filters' literals and one fresh level of each kind, so a topic that tells two
+        /// filters apart can always be written from this alphabet.
+        const TOPIC_LEVELS: [&str; 6] = ["a", "b", "$s", "", "z", "$z"];
+
+        fn arb_filter() -> impl Strategy<Value = TopicFilter> {
+            let level = prop_oneof![3 => select(LITERALS.to_vec()), 2 => Just("+")];
+            (proptest::collection::vec(level, 1..4), any::<bool>()).prop_filter_map(
+                "a valid filter",
+                |(levels, hash)| {
+                    let mut s = levels.join("/");
+                    if hash {
+                        s.push_str("/#");
+                    }
+                    TopicFilter::try_from(s.as_str()).ok()
+                },
+            )
+        }
+
+        fn arb_topic() -> impl Strategy<Value = TopicName> {
+            proptest::collection::vec(select(TOPIC_LEVELS.to_vec()), 1..7).prop_filter_map("a valid topic", |levels| {
+                TopicName::try_from(levels.join("/").as_str()).ok()
+            })
+        }
+
+        /// Every topic of 1 to `max_levels` levels over [`TOPIC_LEVELS`].
+        fn all_topics(max_levels: usize) -> Vec<TopicName> {
+            let mut out = Vec::new();
+            let mut current: Vec<String> = TOPIC_LEVELS.iter().map(|l| (*l).to_owned()).collect();
+            for depth in 1..=max_levels {
+                out.extend(current.iter().filter_map(|t| TopicName::try_from(t.as_str()).ok()));
+                if depth == max_levels {
+                    break;
+                }
+                current = current
+                    .iter()
+                    .flat_map(|t| TOPIC_LEVELS.iter().map(move |l| format!("{t}/{l}")))
+                    .collect();
+            }
+            out
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// `a.covers(b)` exactly when no topic is matched by `b` and not by `a`. Topics one level longer
+            /// than the longer filter, over the filters' literals and a fresh level, contain a witness
+            /// whenever there is one.
+            #[test]
+            fn covers_iff_every_topic_b_matches_a_matches(a in arb_filter(), b in arb_filter()) {
+                static TOPICS: std::sync::OnceLock<Vec<TopicName>> = std::sync::OnceLock::new();
+                // Filters have at most 4 levels (3 and a `#`).
+                let topics = TOPICS.get_or_init(|| all_topics(5));
+                let witness = topics.iter().find(|t| b.matches(t) && !a.matches(t));
+                prop_assert_eq!(a.covers(&b), witness.is_none(), "witness {:?}", witness);
+            }
+
+            /// The easy direction on random topics, including deeper ones.
+            #[test]
+            fn covering_filters_match_what_the_covered_match(
+                a in arb_filter(),
+                b in arb_filter(),
+                topics in proptest::collection::vec(arb_topic(), 1..32),
+            ) {
+                if a.covers(&b) {
+                    for t in topics.iter().filter(|t| b.matches(t)) {
+                        prop_assert!(a.matches(t), "{} covers {} but misses {}", a, b, t);
+                    }
+                }
+            }
+
+            /// Covering is reflexive and transitive, as the subset relation it decides.
+            #[test]
+            fn covers_is_a_preorder(a in arb_filter(), b in arb_filter(), c in arb_filter()) {
+                prop_assert!(a.covers(&a));
+                if a.covers(&b) && b.covers(&c) {
+                    prop_assert!(a.covers(&c));
+                }
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use bytes::Bytes;
-use mqtt_codec::{TopicFilter, TopicName};
+use mqtt_codec::{Message, TopicFilter, TopicName};
 
 use crate::trie::{Node, NodeId, NodeValue, Trie};
 use crate::{DEFAULT_MAX_LEVELS, Error};
@@ -38,6 +38,13 @@ impl RetainedPayload for Bytes {
 impl RetainedPayload for Vec<u8> {
     fn payload_is_empty(&self) -> bool {
         self.is_empty()
+    }
+}
+
+/// The application message shared with the session: a [`RetainedStore<Message>`] stores it as it is.
+impl RetainedPayload for Message {
+    fn payload_is_empty(&self) -> bool {
+        self.payload.is_empty()
     }
 }
 
@@ -110,6 +117,7 @@ impl<M> RetainedStore<M> {
     }
 
     /// Stores `message` as the retained message of `topic`, replacing the previous one, which is returned.
+    /// Unlike [`RetainedStore::retain`] it stores an empty payload too.
     pub fn set(&mut self, topic: TopicName, message: M, expires_at: Option<Instant>) -> Result<Option<M>, Error> {
         let levels = topic.levels().count();
         if levels > self.max_levels {
@@ -254,6 +262,33 @@ impl<M> RetainedStore<M> {
     }
 }
 
+impl RetainedStore<Message> {
+    /// The retain rule for a published [`Message`], its topic and expiry deadline taken from the message: with
+    /// RETAIN 0 the store is not touched [MQTT-3.3.1-8]; with RETAIN 1 an empty payload removes the topic's
+    /// retained message [MQTT-3.3.1-6] [MQTT-3.3.1-7] and anything else replaces it [MQTT-3.3.1-5]. Returns
+    /// the message that was there before, if this one removed or replaced it.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use mqtt_router::{Message, QoS, RetainedStore, TopicName};
+    ///
+    /// let mut store = RetainedStore::new();
+    /// let topic = TopicName::from_static("door/1");
+    /// store.retain_message(Message::new(topic.clone(), "open", QoS::AtLeastOnce).with_retain(true))?;
+    /// assert_eq!(store.get(&topic, Instant::now()).map(|r| &r.message.payload[..]), Some(&b"open"[..]));
+    /// store.retain_message(Message::new(topic.clone(), "", QoS::AtMostOnce).with_retain(true))?;
+    /// assert!(store.is_empty());
+    /// # Ok::<(), mqtt_router::Error>(())
+    /// ```
+    pub fn retain_message(&mut self, message: Message) -> Result<Option<Message>, Error> {
+        if !message.retain {
+            return Ok(None);
+        }
+        let (topic, expires_at) = (message.topic.clone(), message.expires_at);
+        self.retain(topic, message, expires_at)
+    }
+}
+
 fn is_live<M>(r: &Retained<M>, now: Instant) -> bool {
     r.expires_at.is_none_or(|at| at > now)
 }
@@ -364,6 +399,32 @@ mod tests {
         assert_eq!(lookup(&s, "#", at(1000)), ["m/3"]);
         s.clear(&t("m/3"));
         assert_eq!((s.len(), s.node_count()), (0, before));
+    }
+
+    #[test]
+    fn messages_are_stored_by_their_own_topic_and_expiry() {
+        let t0 = Instant::now();
+        let mut s: RetainedStore<Message> = RetainedStore::new();
+        let m = |payload: &'static str| Message::new(t("a/b"), payload, mqtt_codec::QoS::AtLeastOnce);
+        // [MQTT-3.3.1-8]: RETAIN 0 neither stores nor clears.
+        assert_eq!(s.retain_message(m("not retained")).unwrap(), None);
+        assert!(s.is_empty());
+        // [MQTT-3.3.1-5]: stored, then replaced; the deadline is the message's.
+        let first = m("1").with_retain(true).with_expiry_interval(t0, 10);
+        assert_eq!(s.retain_message(first.clone()).unwrap(), None);
+        assert_eq!(s.get(&t("a/b"), t0).map(|r| &r.message), Some(&first));
+        assert!(
+            s.get(&t("a/b"), t0 + Duration::from_secs(10)).is_none(),
+            "expired with the message"
+        );
+        assert_eq!(s.retain_message(m("2").with_retain(true)).unwrap(), Some(first));
+        s.retain_message(m("kept").with_retain(false)).unwrap();
+        assert_eq!(s.get(&t("a/b"), t0).map(|r| &r.message.payload[..]), Some(&b"2"[..]));
+        // [MQTT-3.3.1-6] [MQTT-3.3.1-7]: an empty payload clears and is not stored.
+        assert!(s.retain_message(m("").with_retain(true)).unwrap().is_some());
+        assert!(s.is_empty());
+        assert_eq!(s.retain_message(m("").with_retain(true)).unwrap(), None);
+        assert!(s.is_empty());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use mqtt_codec::{
 use mqtt_codec::properties::{ConnectProperties, SubscribeProperties};
 
 use crate::flow::Flow;
-use crate::{AckToken, DropReason, Error, InflightPublish, Message, OverflowPolicy};
+use crate::{AckToken, DropReason, Error, InflightPublish, Message, Outgoing, OverflowPolicy};
 
 /// How the client connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,8 +142,13 @@ pub struct ClientSession {
     events: VecDeque<ClientEvent>,
 }
 
-fn sink(events: &mut VecDeque<ClientEvent>) -> impl FnMut(Message, DropReason) + '_ {
-    move |message, reason| events.push_back(ClientEvent::Dropped { message, reason })
+fn sink(events: &mut VecDeque<ClientEvent>) -> impl FnMut(Outgoing, DropReason) + '_ {
+    move |outgoing, reason| {
+        events.push_back(ClientEvent::Dropped {
+            message: outgoing.message,
+            reason,
+        })
+    }
 }
 
 impl ClientSession {
@@ -320,7 +325,7 @@ impl ClientSession {
         let before = self.flow.transmit.len();
         message.qos = message.qos.min(self.server_max_qos);
         message.retain &= self.server_retain_available;
-        self.flow.submit(now, message, &mut sink(&mut self.events));
+        self.flow.submit(now, message.into(), &mut sink(&mut self.events));
         self.note_sent(now, before);
     }
 
@@ -383,7 +388,7 @@ impl ClientSession {
             for (_, state) in self.flow.outbound.inflight_snapshot() {
                 if let InflightPublish::AwaitingPubAck(m) | InflightPublish::AwaitingPubRec(m) = state {
                     self.events.push_back(ClientEvent::Dropped {
-                        message: m,
+                        message: m.message,
                         reason: DropReason::SessionLost,
                     });
                 }

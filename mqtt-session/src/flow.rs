@@ -2,11 +2,13 @@
 //! messages into PUBLISH packets (ids, DUP, aliases, expiry, size limit) and acknowledgements into state changes.
 
 use std::num::NonZeroU32;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
-use mqtt_codec::properties::PublishProperties;
-use mqtt_codec::{Packet, PacketId, ProtocolVersion, PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode};
+use mqtt_codec::{
+    MessageProperties, Outgoing, Packet, PacketFields, PacketId, ProtocolVersion, PubAck, PubComp, PubRec, PubRel,
+    Publish, QoS, ReasonCode,
+};
 
 use crate::inbound::{Inbound, OnPublish, Reply};
 use crate::outbound::{Next, Outbound, PubRecOutcome, Resend};
@@ -108,9 +110,9 @@ impl Flow {
 
     /// A message to deliver to the peer: sent now when the connection and the peer's Receive Maximum allow and
     /// nothing is queued ahead of it, queued otherwise.
-    pub(crate) fn submit(&mut self, now: Instant, message: Message, dropped: &mut impl FnMut(Message, DropReason)) {
+    pub(crate) fn submit(&mut self, now: Instant, message: Outgoing, dropped: &mut impl FnMut(Outgoing, DropReason)) {
         if !self.connected {
-            if message.qos == QoS::AtMostOnce && !self.queue_qos0_offline {
+            if message.message.qos == QoS::AtMostOnce && !self.queue_qos0_offline {
                 dropped(message, DropReason::Offline);
             } else {
                 self.outbound
@@ -119,11 +121,11 @@ impl Flow {
             return;
         }
         if self.outbound.queue_is_empty() {
-            if message.is_expired(now) {
+            if message.message.is_expired(now) {
                 dropped(message, DropReason::Expired);
                 return;
             }
-            if message.qos == QoS::AtMostOnce {
+            if message.message.qos == QoS::AtMostOnce {
                 self.send_new(now, None, message, dropped);
                 return;
             }
@@ -140,7 +142,7 @@ impl Flow {
 
     /// Sends queued messages while the peer's Receive Maximum allows [MQTT-3.3.4-9].
     /// Deferred re-sends of a resumed session go first, in their original order.
-    pub(crate) fn pump(&mut self, now: Instant, dropped: &mut impl FnMut(Message, DropReason)) {
+    pub(crate) fn pump(&mut self, now: Instant, dropped: &mut impl FnMut(Outgoing, DropReason)) {
         while self.connected
             && let Some((id, message)) = self.outbound.next_resend()
         {
@@ -163,15 +165,15 @@ impl Flow {
         &mut self,
         now: Instant,
         id: Option<PacketId>,
-        mut message: Message,
-        dropped: &mut impl FnMut(Message, DropReason),
+        mut message: Outgoing,
+        dropped: &mut impl FnMut(Outgoing, DropReason),
     ) {
         if id.is_none() {
             // Nothing keeps a QoS 0 message once it is written, so its properties move into the PUBLISH
             // instead of being copied (a copy of the user properties was an allocation per delivery).
-            let properties = std::mem::take(&mut message.properties);
+            let properties = std::mem::take(&mut message.message.properties);
             if let Some(properties) = self.send_publish_with(now, None, &message, properties, false) {
-                message.properties = properties;
+                message.message.properties = properties;
                 dropped(message, DropReason::PacketTooLarge);
             }
             return;
@@ -185,7 +187,7 @@ impl Flow {
 
     /// Session resumed: re-send unacknowledged PUBLISH (DUP=1, original ids) and PUBREL in their original order
     /// [MQTT-4.4.0-1] [MQTT-4.6.0-1], then whatever the queue may release.
-    pub(crate) fn resume(&mut self, now: Instant, dropped: &mut impl FnMut(Message, DropReason)) {
+    pub(crate) fn resume(&mut self, now: Instant, dropped: &mut impl FnMut(Outgoing, DropReason)) {
         for item in self.outbound.resume() {
             match item {
                 Resend::Publish(id, message) => self.resend_publish(now, id, message, dropped),
@@ -200,8 +202,8 @@ impl Flow {
         &mut self,
         now: Instant,
         id: PacketId,
-        message: Message,
-        dropped: &mut impl FnMut(Message, DropReason),
+        message: Outgoing,
+        dropped: &mut impl FnMut(Outgoing, DropReason),
     ) {
         if !self.send_publish(now, Some(id), &message, true) {
             // The peer's new Maximum Packet Size no longer admits it: complete it as if sent.
@@ -213,11 +215,11 @@ impl Flow {
     /// Builds the PUBLISH for `message` and queues it for the wire. Returns `false`, sending nothing, when it
     /// would exceed the peer's Maximum Packet Size [MQTT-3.1.2-24]; the caller then completes the message as if
     /// it had been sent [MQTT-3.1.2-25].
-    fn send_publish(&mut self, now: Instant, id: Option<PacketId>, message: &Message, dup: bool) -> bool {
+    fn send_publish(&mut self, now: Instant, id: Option<PacketId>, message: &Outgoing, dup: bool) -> bool {
         let properties = if self.version.is_v5() {
-            message.properties.clone()
+            message.message.properties.clone()
         } else {
-            PublishProperties::default()
+            MessageProperties::default()
         };
         self.send_publish_with(now, id, message, properties, dup).is_none()
     }
@@ -228,10 +230,11 @@ impl Flow {
         &mut self,
         now: Instant,
         id: Option<PacketId>,
-        message: &Message,
-        properties: PublishProperties,
+        outgoing: &Outgoing,
+        properties: MessageProperties,
         dup: bool,
-    ) -> Option<PublishProperties> {
+    ) -> Option<MessageProperties> {
+        let message = &outgoing.message;
         let v5 = self.version.is_v5();
         let alias = if v5 {
             self.aliases.lookup(&message.topic)
@@ -239,43 +242,44 @@ impl Flow {
             AliasUse::None
         };
         let packet_id = id.filter(|_| message.qos != QoS::AtMostOnce);
-        let given = (properties.topic_alias, properties.message_expiry_interval);
-        // A 3.1.1 PUBLISH carries no properties: the given ones wait aside, to be handed back on refusal.
-        let (mut properties, aside) = if v5 {
-            (properties, None)
-        } else {
-            (PublishProperties::default(), Some(properties))
-        };
-        if v5 {
-            properties.topic_alias = match alias {
-                AliasUse::Reuse(a) | AliasUse::Establish(a) => Some(a),
-                AliasUse::None => None,
-            };
-            // What is left of the expiry interval [MQTT-3.3.2-6].
-            properties.message_expiry_interval = message.remaining_expiry_interval(now);
-        }
         let topic = match alias {
             AliasUse::Reuse(a) => Publish::alias_only(a, Bytes::new()).topic,
             AliasUse::None | AliasUse::Establish(_) => message.topic.clone(),
         };
-        let publish = Publish {
-            // DUP only on a re-delivery, never at QoS 0 [MQTT-3.3.1-1] [MQTT-3.3.1-2] [MQTT-3.3.1-3].
-            dup: dup && packet_id.is_some(),
+        // A 3.1.1 PUBLISH carries no properties: the given ones wait aside, to be handed back on refusal.
+        let (properties, aside) = if v5 {
+            (properties, None)
+        } else {
+            (MessageProperties::default(), Some(properties))
+        };
+        let fields = if v5 {
+            let topic_alias = match alias {
+                AliasUse::Reuse(a) | AliasUse::Establish(a) => Some(a),
+                AliasUse::None => None,
+            };
+            // What is left of the expiry interval [MQTT-3.3.2-6], the subscription identifiers [MQTT-3.3.4-3].
+            outgoing.packet_fields(now, packet_id, dup, topic_alias)
+        } else {
+            PacketFields {
+                packet_id,
+                dup,
+                ..PacketFields::default()
+            }
+        };
+        // DUP only on a re-delivery, never at QoS 0 [MQTT-3.3.1-1] [MQTT-3.3.1-2] [MQTT-3.3.1-3].
+        let publish = mqtt_codec::Message {
+            topic,
+            payload: message.payload.clone(),
             qos: message.qos,
             retain: message.retain,
-            topic,
-            packet_id,
-            payload: message.payload.clone(),
+            expires_at: message.expires_at,
             properties,
-        };
+        }
+        .into_publish_with(fields);
         if let Some(max) = self.peer_max_packet
             && publish.encoded_len(self.version) > max.get() as usize
         {
-            return Some(aside.unwrap_or_else(|| {
-                let mut properties = publish.properties;
-                (properties.topic_alias, properties.message_expiry_interval) = given;
-                properties
-            }));
+            return Some(aside.unwrap_or_else(|| MessageProperties::from(publish.properties)));
         }
         self.aliases.commit(&message.topic, alias);
         self.transmit.push_back(Packet::Publish(publish));
@@ -287,40 +291,18 @@ impl Flow {
     pub(crate) fn on_publish(
         &mut self,
         now: Instant,
-        publish: Publish,
+        mut publish: Publish,
     ) -> Result<Option<(Message, Option<AckToken>)>, Error> {
-        let Publish {
-            qos,
-            retain,
-            topic,
-            packet_id,
-            payload,
-            mut properties,
-            ..
-        } = publish;
-        let topic = self.inbound.resolve_topic(topic, properties.topic_alias.take())?;
-        match self.inbound.on_publish(qos, packet_id)? {
+        let alias = publish.properties.topic_alias.take();
+        publish.topic = self.inbound.resolve_topic(publish.topic, alias)?;
+        match self.inbound.on_publish(publish.qos, publish.packet_id)? {
             OnPublish::Ignore => Ok(None),
             OnPublish::RepeatPubRec(id, code) => {
                 self.transmit
                     .push_back(Packet::PubRec(PubRec::new(id).reason_code(code)));
                 Ok(None)
             }
-            OnPublish::Deliver(token) => {
-                let expires_at = properties
-                    .message_expiry_interval
-                    .take()
-                    .and_then(|secs| now.checked_add(Duration::from_secs(u64::from(secs))));
-                let message = Message {
-                    topic,
-                    payload,
-                    qos,
-                    retain,
-                    expires_at,
-                    properties,
-                };
-                Ok(Some((message, token)))
-            }
+            OnPublish::Deliver(token) => Ok(Some((Message::from_publish(publish, now), token))),
         }
     }
 
@@ -341,7 +323,7 @@ impl Flow {
     }
 
     /// PUBACK: a QoS 1 delivery is complete and frees a slot [MQTT-4.3.2-3].
-    pub(crate) fn on_puback(&mut self, now: Instant, id: PacketId, dropped: &mut impl FnMut(Message, DropReason)) {
+    pub(crate) fn on_puback(&mut self, now: Instant, id: PacketId, dropped: &mut impl FnMut(Outgoing, DropReason)) {
         if self.outbound.on_puback(id) {
             self.pump(now, dropped);
         }
@@ -354,7 +336,7 @@ impl Flow {
         now: Instant,
         id: PacketId,
         reason: ReasonCode,
-        dropped: &mut impl FnMut(Message, DropReason),
+        dropped: &mut impl FnMut(Outgoing, DropReason),
     ) {
         match self.outbound.on_pubrec(id, reason.as_u8() >= 0x80) {
             PubRecOutcome::SendPubRel => self.transmit.push_back(Packet::PubRel(PubRel::new(id))),
@@ -385,7 +367,7 @@ impl Flow {
     }
 
     /// PUBCOMP: a QoS 2 delivery is complete and frees a slot [MQTT-4.3.3-5].
-    pub(crate) fn on_pubcomp(&mut self, now: Instant, id: PacketId, dropped: &mut impl FnMut(Message, DropReason)) {
+    pub(crate) fn on_pubcomp(&mut self, now: Instant, id: PacketId, dropped: &mut impl FnMut(Outgoing, DropReason)) {
         if self.outbound.on_pubcomp(id) {
             self.pump(now, dropped);
         }

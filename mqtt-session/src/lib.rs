@@ -107,7 +107,7 @@ pub use config::{DropReason, OverflowPolicy, ServerConfig};
 pub use error::Error;
 pub use event::{Accept, CloseReason, Event, RequestedSubscription, SubscribeRequest};
 pub use inbound::{AckToken, InboundQos2};
-pub use message::Message;
+pub use message::{Message, MessageProperties, Outgoing};
 pub use outbound::InflightPublish;
 pub use persist::{SavedState, WallClock};
 pub use server::ServerSession;

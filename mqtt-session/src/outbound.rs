@@ -9,15 +9,17 @@ use mqtt_codec::{PacketId, QoS};
 
 use crate::packet_id_hash::IdMap;
 use crate::thin::ThinDeque;
-use crate::{DropReason, Message, OverflowPolicy};
+use mqtt_codec::Outgoing;
+
+use crate::{DropReason, OverflowPolicy};
 
 /// The state of one outbound QoS 1 or QoS 2 message that has been sent and not yet fully acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InflightPublish {
     /// QoS 1 PUBLISH sent, waiting for PUBACK. The message is kept for re-sending on resume.
-    AwaitingPubAck(Message),
+    AwaitingPubAck(Outgoing),
     /// QoS 2 PUBLISH sent, waiting for PUBREC. The message is kept for re-sending on resume.
-    AwaitingPubRec(Message),
+    AwaitingPubRec(Outgoing),
     /// QoS 2 PUBREL sent, waiting for PUBCOMP. The PUBLISH is never sent again [MQTT-4.3.3-6], so the message
     /// itself is no longer held.
     AwaitingPubComp,
@@ -37,9 +39,9 @@ struct Slot {
 pub(crate) enum Next {
     /// Send this message; `id` is `Some` for QoS 1 and 2: a free id the caller must [`Outbound::track`] the
     /// message under once it is sent (or drop, if it cannot be sent).
-    Send { id: Option<PacketId>, message: Message },
+    Send { id: Option<PacketId>, message: Outgoing },
     /// This message left the queue without being sent.
-    Dropped(Message, DropReason),
+    Dropped(Outgoing, DropReason),
 }
 
 /// What a re-send on resume consists of, in original order. Short-lived (built once per resume), so the size
@@ -48,7 +50,7 @@ pub(crate) enum Next {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Resend {
     /// Re-send the PUBLISH with DUP set and its original id [MQTT-4.4.0-1].
-    Publish(PacketId, Message),
+    Publish(PacketId, Outgoing),
     /// Re-send PUBREL for a message already released [MQTT-4.4.0-1].
     PubRel(PacketId),
 }
@@ -68,7 +70,7 @@ pub(crate) enum PubRecOutcome {
 #[derive(Debug, Clone)]
 pub(crate) struct Outbound {
     inflight: IdMap<Slot>,
-    queue: ThinDeque<Message>,
+    queue: ThinDeque<Outgoing>,
     next_id: u16,
     next_seq: u64,
     /// QoS 1/2 messages sent on this connection and not yet acknowledged, counted against the peer's Receive
@@ -86,18 +88,11 @@ pub(crate) struct Outbound {
 }
 
 /// What a queued message costs against [`Outbound::max_queued_bytes`]: its payload, topic and the variable-length
-/// properties, the parts that grow with what publishers send (the fixed part of a `Message` is the same for
+/// properties, the parts that grow with what publishers send (the fixed part of an `Outgoing` is the same for
 /// every message and is bounded by the message count limit).
-pub(crate) fn queued_size(m: &Message) -> usize {
-    let p = &m.properties;
-    let strings = p.response_topic.as_ref().map_or(0, |t| t.as_str().len())
-        + p.correlation_data.as_ref().map_or(0, |d| d.len())
-        + p.content_type.as_ref().map_or(0, |c| c.len())
-        + p.user_properties
-            .iter()
-            .map(|u| u.name.len() + u.value.len())
-            .sum::<usize>();
-    m.payload.len() + m.topic.as_str().len() + strings
+pub(crate) fn queued_size(m: &Outgoing) -> usize {
+    let m = &m.message;
+    m.payload.len() + m.topic.as_str().len() + m.properties.variable_len()
 }
 
 impl Default for Outbound {
@@ -132,13 +127,13 @@ impl Outbound {
         self.queued_bytes
     }
 
-    fn pop_front(&mut self) -> Option<Message> {
+    fn pop_front(&mut self) -> Option<Outgoing> {
         let m = self.queue.pop_front()?;
         self.queued_bytes = self.queued_bytes.saturating_sub(queued_size(&m));
         Some(m)
     }
 
-    fn remove(&mut self, at: usize) -> Option<Message> {
+    fn remove(&mut self, at: usize) -> Option<Outgoing> {
         let m = self.queue.remove(at)?;
         self.queued_bytes = self.queued_bytes.saturating_sub(queued_size(&m));
         Some(m)
@@ -186,12 +181,13 @@ impl Outbound {
     pub(crate) fn enqueue(
         &mut self,
         now: Instant,
-        message: Message,
+        message: Outgoing,
         limit: usize,
         policy: OverflowPolicy,
-        dropped: &mut impl FnMut(Message, DropReason),
+        dropped: &mut impl FnMut(Outgoing, DropReason),
     ) {
         let size = queued_size(&message);
+        let qos = message.message.qos;
         if size > self.max_queued_bytes {
             dropped(message, DropReason::QueueFull);
             return;
@@ -201,8 +197,8 @@ impl Outbound {
             self.prune_expired(now, dropped);
         }
         while !fits(self) {
-            let oldest_qos0 = self.queue.iter().position(|m| m.qos == QoS::AtMostOnce);
-            match (message.qos, oldest_qos0, policy) {
+            let oldest_qos0 = self.queue.iter().position(|m| m.message.qos == QoS::AtMostOnce);
+            match (qos, oldest_qos0, policy) {
                 // A QoS 0 arrival never displaces a QoS 1/2 message, nor (DropNewest) an older QoS 0 one.
                 (QoS::AtMostOnce, None, _) | (QoS::AtMostOnce, Some(_), OverflowPolicy::DropNewest) => {
                     dropped(message, DropReason::QueueFull);
@@ -235,7 +231,7 @@ impl Outbound {
     /// Caps queued (never sent) messages at the peer's Maximum QoS and clears RETAIN when it has none (client
     /// role, [MQTT-3.2.2-11] [MQTT-3.2.2-14]); messages already in flight keep the QoS they were sent with.
     pub(crate) fn cap_queued(&mut self, max_qos: QoS, retain_available: bool) {
-        for m in self.queue.iter_mut() {
+        for Outgoing { message: m, .. } in self.queue.iter_mut() {
             m.qos = m.qos.min(max_qos);
             m.retain &= retain_available;
         }
@@ -244,14 +240,14 @@ impl Outbound {
     /// Removes every queued message that has expired [MQTT-3.3.2-5].
     /// Called on every arrival while the queue is full (a subscriber that cannot keep up), so it allocates only
     /// when something did expire.
-    pub(crate) fn prune_expired(&mut self, now: Instant, dropped: &mut impl FnMut(Message, DropReason)) {
-        if !self.queue.iter().any(|m| m.is_expired(now)) {
+    pub(crate) fn prune_expired(&mut self, now: Instant, dropped: &mut impl FnMut(Outgoing, DropReason)) {
+        if !self.queue.iter().any(|m| m.message.is_expired(now)) {
             return;
         }
         let old = self.queue.take();
         let mut kept = VecDeque::with_capacity(old.len());
         for m in old {
-            if m.is_expired(now) {
+            if m.message.is_expired(now) {
                 self.queued_bytes = self.queued_bytes.saturating_sub(queued_size(&m));
                 dropped(m, DropReason::Expired);
             } else {
@@ -275,11 +271,11 @@ impl Outbound {
     /// expired messages come out as [`Next::Dropped`] [MQTT-3.3.2-5].
     pub(crate) fn next(&mut self, now: Instant, also_used: &impl Fn(PacketId) -> bool) -> Option<Next> {
         let front = self.queue.front()?;
-        if front.is_expired(now) {
+        if front.message.is_expired(now) {
             let m = self.pop_front()?;
             return Some(Next::Dropped(m, DropReason::Expired));
         }
-        if front.qos == QoS::AtMostOnce {
+        if front.message.qos == QoS::AtMostOnce {
             let message = self.pop_front()?;
             return Some(Next::Send { id: None, message });
         }
@@ -292,8 +288,8 @@ impl Outbound {
     }
 
     /// Enters a QoS 1/2 message in flight under `id` (which the caller allocated).
-    pub(crate) fn track(&mut self, id: PacketId, message: Message) {
-        let state = if message.qos == QoS::ExactlyOnce {
+    pub(crate) fn track(&mut self, id: PacketId, message: Outgoing) {
+        let state = if message.message.qos == QoS::ExactlyOnce {
             InflightPublish::AwaitingPubRec(message)
         } else {
             InflightPublish::AwaitingPubAck(message)
@@ -406,7 +402,7 @@ impl Outbound {
     }
 
     /// The next deferred re-send, if the peer's Receive Maximum leaves room for it.
-    pub(crate) fn next_resend(&mut self) -> Option<(PacketId, Message)> {
+    pub(crate) fn next_resend(&mut self) -> Option<(PacketId, Outgoing)> {
         while self.has_quota() {
             let id = self.unsent.pop_front()?;
             let Some(slot) = self.inflight.get_mut(&id) else {
@@ -428,10 +424,10 @@ impl Outbound {
     /// Empties the session's outbound state and returns the messages it had not delivered: PUBLISHes sent and
     /// not acknowledged (in send order; QoS 2 messages already released with PUBREL were delivered), then the
     /// queue.
-    pub(crate) fn take_undelivered(&mut self) -> Vec<Message> {
+    pub(crate) fn take_undelivered(&mut self) -> Vec<Outgoing> {
         let mut slots: Vec<(u64, InflightPublish)> = self.inflight.drain().map(|(_, s)| (s.seq, s.state)).collect();
         slots.sort_unstable_by_key(|(seq, _)| *seq);
-        let mut out: Vec<Message> = slots
+        let mut out: Vec<Outgoing> = slots
             .into_iter()
             .filter_map(|(_, state)| match state {
                 InflightPublish::AwaitingPubAck(m) | InflightPublish::AwaitingPubRec(m) => Some(m),
@@ -451,12 +447,12 @@ impl Outbound {
     }
 
     /// The queue, front first, for a snapshot.
-    pub(crate) fn queue_snapshot(&self) -> Vec<Message> {
+    pub(crate) fn queue_snapshot(&self) -> Vec<Outgoing> {
         self.queue.iter().cloned().collect()
     }
 
     /// Rebuilds the flow from a snapshot.
-    pub(crate) fn restore(&mut self, inflight: Vec<(PacketId, InflightPublish)>, queued: Vec<Message>, next_id: u16) {
+    pub(crate) fn restore(&mut self, inflight: Vec<(PacketId, InflightPublish)>, queued: Vec<Outgoing>, next_id: u16) {
         self.clear();
         for (id, state) in inflight {
             let seq = self.next_seq;
@@ -484,10 +480,10 @@ impl Outbound {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mqtt_codec::TopicName;
+    use mqtt_codec::{Message, TopicName};
 
-    fn msg(qos: QoS) -> Message {
-        Message::new(TopicName::from_static("t"), "p", qos)
+    fn msg(qos: QoS) -> Outgoing {
+        Message::new(TopicName::from_static("t"), "p", qos).into()
     }
 
     fn none(_: PacketId) -> bool {
@@ -508,7 +504,7 @@ mod tests {
     fn ids_skip_those_in_flight_and_wrap_past_zero() {
         let now = Instant::now();
         let mut out = Outbound::default();
-        let mut drop = |_: Message, _: DropReason| panic!("nothing should drop");
+        let mut drop = |_: Outgoing, _: DropReason| panic!("nothing should drop");
         out.next_id = u16::MAX - 1;
         for _ in 0..3 {
             out.enqueue(now, msg(QoS::AtLeastOnce), 10, OverflowPolicy::DropNewest, &mut drop);
@@ -534,7 +530,7 @@ mod tests {
             receive_maximum: 2,
             ..Outbound::default()
         };
-        let mut drop = |_: Message, _: DropReason| panic!("nothing should drop");
+        let mut drop = |_: Outgoing, _: DropReason| panic!("nothing should drop");
         for _ in 0..3 {
             out.enqueue(now, msg(QoS::AtLeastOnce), 10, OverflowPolicy::DropNewest, &mut drop);
         }
@@ -552,16 +548,16 @@ mod tests {
         let mut dropped = Vec::new();
         let mut out = Outbound::default();
         for i in 0..3u8 {
-            let m = Message::new(TopicName::from_static("t"), vec![i], QoS::AtLeastOnce);
+            let m = Outgoing::from(Message::new(TopicName::from_static("t"), vec![i], QoS::AtLeastOnce));
             out.enqueue(now, m, 2, OverflowPolicy::DropOldest, &mut |m, r| {
-                dropped.push((m.payload, r))
+                dropped.push((m.message.payload, r))
             });
         }
         assert_eq!(dropped, vec![(bytes::Bytes::from(vec![0u8]), DropReason::QueueFull)]);
         dropped.clear();
-        let m = Message::new(TopicName::from_static("t"), vec![9], QoS::AtLeastOnce);
+        let m = Outgoing::from(Message::new(TopicName::from_static("t"), vec![9], QoS::AtLeastOnce));
         out.enqueue(now, m, 2, OverflowPolicy::DropNewest, &mut |m, r| {
-            dropped.push((m.payload, r))
+            dropped.push((m.message.payload, r))
         });
         assert_eq!(dropped, vec![(bytes::Bytes::from(vec![9u8]), DropReason::QueueFull)]);
         assert_eq!(out.queued_len(), 2);
@@ -570,11 +566,11 @@ mod tests {
     #[test]
     fn a_full_queue_sheds_qos0_first() {
         let now = Instant::now();
-        let m = |qos: QoS, tag: u8| Message::new(TopicName::from_static("t"), vec![tag], qos);
+        let m = |qos: QoS, tag: u8| Outgoing::from(Message::new(TopicName::from_static("t"), vec![tag], qos));
         for policy in [OverflowPolicy::DropNewest, OverflowPolicy::DropOldest] {
             let mut out = Outbound::default();
             let mut dropped = Vec::new();
-            let mut sink = |m: Message, r: DropReason| dropped.push((m.payload[0], r));
+            let mut sink = |m: Outgoing, r: DropReason| dropped.push((m.message.payload[0], r));
             for (qos, tag) in [(QoS::AtLeastOnce, 1), (QoS::AtMostOnce, 2), (QoS::AtMostOnce, 3)] {
                 out.enqueue(now, m(qos, tag), 3, policy, &mut sink);
             }
@@ -585,7 +581,7 @@ mod tests {
             out.enqueue(now, m(QoS::AtMostOnce, 6), 3, policy, &mut sink);
             // No QoS 0 left: the policy decides between QoS 1/2 messages.
             out.enqueue(now, m(QoS::AtLeastOnce, 7), 3, policy, &mut sink);
-            let kept: Vec<u8> = out.queue_snapshot().iter().map(|m| m.payload[0]).collect();
+            let kept: Vec<u8> = out.queue_snapshot().iter().map(|m| m.message.payload[0]).collect();
             let full = DropReason::QueueFull;
             match policy {
                 OverflowPolicy::DropNewest => {
@@ -604,14 +600,14 @@ mod tests {
     fn the_byte_bound_sheds_qos0_then_follows_the_policy() {
         let now = Instant::now();
         // 10-byte payloads on a 1-byte topic: 11 bytes each; room for three.
-        let m = |qos: QoS, tag: u8| Message::new(TopicName::from_static("t"), vec![tag; 10], qos);
+        let m = |qos: QoS, tag: u8| Outgoing::from(Message::new(TopicName::from_static("t"), vec![tag; 10], qos));
         for policy in [OverflowPolicy::DropNewest, OverflowPolicy::DropOldest] {
             let mut out = Outbound {
                 max_queued_bytes: 33,
                 ..Outbound::default()
             };
             let mut dropped = Vec::new();
-            let mut sink = |m: Message, r: DropReason| dropped.push((m.payload[0], r));
+            let mut sink = |m: Outgoing, r: DropReason| dropped.push((m.message.payload[0], r));
             for (qos, tag) in [(QoS::AtMostOnce, 1), (QoS::AtLeastOnce, 2), (QoS::AtMostOnce, 3)] {
                 out.enqueue(now, m(qos, tag), 100, policy, &mut sink);
             }
@@ -620,12 +616,20 @@ mod tests {
             out.enqueue(now, m(QoS::AtLeastOnce, 4), 100, policy, &mut sink);
             // A message of 22 bytes needs two slots' worth: the remaining QoS 0 one and then, by the policy,
             // the oldest QoS 1 message or itself.
-            let big = Message::new(TopicName::from_static("t"), vec![5u8; 21], QoS::AtLeastOnce);
+            let big = Outgoing::from(Message::new(
+                TopicName::from_static("t"),
+                vec![5u8; 21],
+                QoS::AtLeastOnce,
+            ));
             out.enqueue(now, big, 100, policy, &mut sink);
             // Larger than the whole bound: dropped at once, nothing else is touched.
-            let huge = Message::new(TopicName::from_static("t"), vec![6u8; 40], QoS::AtLeastOnce);
+            let huge = Outgoing::from(Message::new(
+                TopicName::from_static("t"),
+                vec![6u8; 40],
+                QoS::AtLeastOnce,
+            ));
             out.enqueue(now, huge, 100, policy, &mut sink);
-            let kept: Vec<u8> = out.queue_snapshot().iter().map(|m| m.payload[0]).collect();
+            let kept: Vec<u8> = out.queue_snapshot().iter().map(|m| m.message.payload[0]).collect();
             let full = DropReason::QueueFull;
             match policy {
                 OverflowPolicy::DropNewest => {
@@ -658,7 +662,7 @@ mod tests {
             receive_maximum: 3,
             ..Outbound::default()
         };
-        let mut drop = |_: Message, _: DropReason| panic!("nothing should drop");
+        let mut drop = |_: Outgoing, _: DropReason| panic!("nothing should drop");
         for (qos, tag) in [
             (QoS::AtLeastOnce, 1),
             (QoS::ExactlyOnce, 2),
@@ -666,7 +670,7 @@ mod tests {
             (QoS::AtLeastOnce, 4),
             (QoS::AtMostOnce, 5),
         ] {
-            let m = Message::new(TopicName::from_static("t"), vec![tag], qos);
+            let m = Outgoing::from(Message::new(TopicName::from_static("t"), vec![tag], qos));
             out.enqueue(now, m, 10, OverflowPolicy::DropNewest, &mut drop);
         }
         let _one = send(&mut out, now);
@@ -674,7 +678,7 @@ mod tests {
         let _three = send(&mut out, now);
         // 2 is released (PUBREL sent): delivered, so not returned.
         assert_eq!(out.on_pubrec(two, false), PubRecOutcome::SendPubRel);
-        let tags: Vec<u8> = out.take_undelivered().iter().map(|m| m.payload[0]).collect();
+        let tags: Vec<u8> = out.take_undelivered().iter().map(|m| m.message.payload[0]).collect();
         assert_eq!(tags, [1, 3, 4, 5]);
         assert_eq!((out.inflight_len(), out.queued_len()), (0, 0));
     }
@@ -683,7 +687,7 @@ mod tests {
     fn qos2_states_and_refusal() {
         let now = Instant::now();
         let mut out = Outbound::default();
-        let mut drop = |_: Message, _: DropReason| panic!("nothing should drop");
+        let mut drop = |_: Outgoing, _: DropReason| panic!("nothing should drop");
         out.enqueue(now, msg(QoS::ExactlyOnce), 10, OverflowPolicy::DropNewest, &mut drop);
         out.enqueue(now, msg(QoS::ExactlyOnce), 10, OverflowPolicy::DropNewest, &mut drop);
         let a = send(&mut out, now);

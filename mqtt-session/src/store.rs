@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use mqtt_codec::{PacketId, SubscriptionId, SubscriptionOptions, TopicFilter, Will};
 
-use crate::{InboundQos2, InflightPublish, Message};
+use crate::{InboundQos2, InflightPublish, Outgoing};
 
 /// One subscription held in the session state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub struct SessionSnapshot {
     /// Outbound QoS 1/2 messages in flight, in the order they were first sent.
     pub inflight: Vec<(PacketId, InflightPublish)>,
     /// Outbound messages waiting to be sent, front first.
-    pub queued: Vec<Message>,
+    pub queued: Vec<Outgoing>,
     /// Inbound QoS 2 packet ids between PUBLISH and PUBREL.
     pub inbound_qos2: Vec<(PacketId, InboundQos2)>,
     /// The next packet id the allocator tries (so ids keep cycling instead of restarting at 1).

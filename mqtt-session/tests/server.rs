@@ -13,8 +13,8 @@ use mqtt_codec::{
     TopicFilter, Unsubscribe, Will,
 };
 use mqtt_session::{
-    Accept, CloseReason, DropReason, Error, Event, InflightPublish, MemoryStore, Message, OverflowPolicy, ServerConfig,
-    ServerSession, SessionStore,
+    Accept, CloseReason, DropReason, Error, Event, InflightPublish, MemoryStore, Message, Outgoing, OverflowPolicy,
+    ServerConfig, ServerSession, SessionStore,
 };
 
 fn msg(t: &'static str, payload: &'static str, qos: QoS) -> Message {
@@ -408,7 +408,8 @@ fn inbound_topic_aliases_are_resolved_and_checked() {
     let second = mqtt_codec::Publish::alias_only(NonZeroU16::new(2).unwrap(), "b");
     s.handle_packet(now, Packet::Publish(second)).unwrap();
     let (m, _) = delivered(&mut s);
-    assert_eq!((m.topic.as_str(), m.properties.topic_alias), ("sensors/1", None));
+    // The alias is resolved into the topic; a `Message` has no alias to carry on.
+    assert_eq!(m.topic.as_str(), "sensors/1");
 
     let unmapped = mqtt_codec::Publish::alias_only(NonZeroU16::new(1).unwrap(), "c");
     assert_eq!(
@@ -1525,4 +1526,34 @@ fn the_will_is_part_of_the_stored_session_state() {
     );
     let mut r = ServerSession::restore(ServerConfig::default(), s.snapshot(), t0).unwrap();
     assert!(matches!(events(&mut r).as_slice(), [Event::Will(_)]));
+}
+
+#[test]
+fn subscription_identifiers_go_out_with_the_delivery_and_again_on_a_resend() {
+    // [MQTT-3.3.4-3]: the identifiers of the matching subscriptions are on the PUBLISH, and a re-send after a
+    // reconnect is the same PUBLISH with DUP set [MQTT-3.3.1-1].
+    let t0 = Instant::now();
+    let ids: Vec<mqtt_codec::SubscriptionId> = [4, 9].into_iter().filter_map(mqtt_codec::SubscriptionId::new).collect();
+    let mut s = ServerSession::new(ServerConfig::default());
+    connect(&mut s, t0, v5_persistent("c"));
+    s.publish(t0, Outgoing::new(msg("a", "x", QoS::AtLeastOnce), ids.clone()));
+    s.publish(t0, msg("b", "plain", QoS::AtMostOnce));
+    let out = transmits(&mut s);
+    assert_eq!(as_publish(&out[0]).properties.subscription_identifiers, ids);
+    assert!(as_publish(&out[1]).properties.subscription_identifiers.is_empty());
+    s.connection_lost(t0);
+    let out = connect(&mut s, t0, v5_persistent("c"));
+    let resent = as_publish(&out[1]);
+    assert!(resent.dup);
+    assert_eq!(resent.properties.subscription_identifiers, ids);
+}
+
+#[test]
+fn a_v311_client_gets_no_subscription_identifiers() {
+    let t0 = Instant::now();
+    let mut s = connected(ServerConfig::default(), t0, v311("c"));
+    let ids = mqtt_codec::SubscriptionId::new(4).into_iter().collect();
+    s.publish(t0, Outgoing::new(msg("a", "x", QoS::AtLeastOnce), ids));
+    let out = transmits(&mut s);
+    assert_eq!(as_publish(&out[0]).properties, Default::default());
 }

@@ -5,7 +5,8 @@
 use std::time::Instant;
 
 use hpmq_host::Direction;
-use mqtt_codec::{QoS, ReasonCode, RetainHandling};
+use mqtt_codec::{QoS, ReasonCode};
+use mqtt_router::{Granted, Origin, sends_retained, shape};
 use mqtt_session::{Accept, DropReason, Event, Message};
 
 use super::task::{SessionTask, share_state};
@@ -200,26 +201,16 @@ impl SessionTask {
                 QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
                 QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
             });
-            // Retained messages: never for shared subscriptions, else per Retain Handling
-            // [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11].
-            let send = !wanted.filter.is_shared()
-                && match options.retain_handling {
-                    RetainHandling::SendAtSubscribe => true,
-                    RetainHandling::SendIfNew => !wanted.existed,
-                    RetainHandling::DoNotSend => false,
-                };
-            if send {
+            if sends_retained(&wanted.filter, options.retain_handling, wanted.existed) {
                 let store = self
                     .shared
                     .retained
                     .read()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let granted = Granted::new(&options, request.subscription_id.as_slice());
                 store.for_each_match(&wanted.filter, now, |r| {
-                    let mut m = r.message.clone();
-                    m.qos = m.qos.min(options.qos);
-                    m.retain = true;
-                    m.properties.subscription_identifiers = request.subscription_id.into_iter().collect();
-                    retained.push(m);
+                    let shape = shape(&r.message, granted, Origin::RetainedOnSubscribe);
+                    retained.push(shape.apply(r.message.clone()));
                 });
             }
         }

@@ -128,13 +128,13 @@ impl SessionTask {
                     Wake::Control(command) => Some(command),
                     Wake::Read => None,
                     Wake::Delivery(delivery) => {
-                        self.deliver(delivery.into_message());
+                        self.deliver(delivery.into_outgoing());
                         // Take what else is queued now, so one write carries the batch.
                         for _ in 1..BATCH {
                             let Some(delivery) = self.me.tx.try_recv_delivery() else {
                                 break;
                             };
-                            self.deliver(delivery.into_message());
+                            self.deliver(delivery.into_outgoing());
                         }
                         None
                     }
@@ -198,7 +198,7 @@ impl SessionTask {
             // Deliveries that reached the mailbox after the session ended are orphans too.
             self.me.tx.close_deliveries();
             while let Some(delivery) = self.me.tx.try_recv_delivery() {
-                self.orphan(delivery.into_message());
+                self.orphan(delivery.into_outgoing().message);
             }
         }
         (*self).finish(shutting_down, handoff);

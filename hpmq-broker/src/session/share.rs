@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use mqtt_codec::TopicFilter;
+use mqtt_router::{Granted, Origin, shape};
 use mqtt_session::Message;
 
 use super::task::SessionTask;
@@ -52,11 +53,7 @@ impl SessionTask {
                 .collect();
             groups.dedup();
             let mut handed = 0;
-            let base = Arc::new({
-                let mut base = message.clone();
-                base.properties.topic_alias = None;
-                base
-            });
+            let base = Arc::new(message.clone());
             router.visit(&message.topic, None, |m| {
                 let Some(at) = m.share_group.and_then(|g| groups.iter().position(|mine| *mine == g)) else {
                     return;
@@ -65,12 +62,7 @@ impl SessionTask {
                     return;
                 }
                 groups.swap_remove(at);
-                let delivery = Delivery::new(
-                    Arc::clone(&base),
-                    message.qos.min(m.options.qos),
-                    message.retain && m.options.retain_as_published,
-                    m.subscription_id.into_iter().collect(),
-                );
+                let delivery = Delivery::new(Arc::clone(&base), shape(&message, Granted::from(&m), Origin::Routed));
                 if m.client.tx.try_send(delivery, self.shared.post()).is_ok() {
                     handed += 1;
                 }

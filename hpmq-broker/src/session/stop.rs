@@ -36,7 +36,7 @@ impl SessionTask {
     pub(super) async fn save(&mut self) {
         self.me.tx.close_deliveries();
         while let Some(delivery) = self.me.tx.try_recv_delivery() {
-            self.deliver(delivery.into_message());
+            self.deliver(delivery.into_outgoing());
         }
         self.drive().await;
         if !self.session.is_ended() && self.session.session_expiry_interval() > 0 {

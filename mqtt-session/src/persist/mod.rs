@@ -25,6 +25,10 @@
 //! message      = time?(expires_at) frame(PUBLISH: topic, payload, QoS, retain, properties)
 //! ```
 //!
+//! A message's properties are those that travel with it, plus, for queued and in-flight messages, the
+//! Subscription Identifiers of their delivery; a Topic Alias or Message Expiry Interval found in a frame belongs
+//! to no message and is ignored (the expiry is the record's `time?`).
+//!
 //! The CRC-32 (IEEE) covers every byte before it and is checked before anything else is parsed; the parser still
 //! treats the body as hostile (a file with a valid checksum can come from a buggy or different writer), so every
 //! malformed input is an [`Error`], never a panic.
@@ -37,12 +41,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use mqtt_codec::{
-    ByteStr, Connect, Packet, PacketId, ProtocolVersion, Publish, QoS, ReasonCode, SubscriptionId, SubscriptionOptions,
-    TopicFilter,
+    ByteStr, Connect, Packet, PacketFields, PacketId, PacketProperties, ProtocolVersion, ReasonCode, SubscriptionId,
+    SubscriptionOptions, TopicFilter,
 };
 
 use self::reader::Reader;
-use crate::{Error, InboundQos2, InflightPublish, Message, SessionSnapshot, Subscription};
+use crate::{Error, InboundQos2, InflightPublish, Message, Outgoing, SessionSnapshot, Subscription};
 
 const MAGIC: [u8; 8] = SavedState::MAGIC;
 const FORMAT_VERSION: u16 = SavedState::FORMAT_VERSION;
@@ -259,37 +263,45 @@ fn get_frame(r: &mut Reader<'_>) -> Result<Packet, Error> {
 }
 
 fn put_message(dst: &mut BytesMut, m: &Message, clock: WallClock) -> Result<(), Error> {
+    put_outgoing(dst, m, &[], clock)
+}
+
+/// A message with the subscription identifiers of its delivery, which the frame carries as its properties do.
+fn put_outgoing(dst: &mut BytesMut, m: &Message, ids: &[SubscriptionId], clock: WallClock) -> Result<(), Error> {
     put_time(dst, m.expires_at, clock);
-    let publish = Publish {
+    // The id belongs to one transmission; any valid one keeps the QoS 1/2 layout. The expiry is the record's
+    // time, not a property.
+    let publish = m.to_publish_with(PacketFields {
+        packet_id: Some(PacketId::MIN),
         dup: false,
-        qos: m.qos,
-        retain: m.retain,
-        topic: m.topic.clone(),
-        // The id belongs to one transmission; any valid one keeps the QoS 1/2 layout.
-        packet_id: (m.qos != QoS::AtMostOnce).then_some(PacketId::MIN),
-        payload: m.payload.clone(),
-        properties: m.properties.clone(),
-    };
+        properties: PacketProperties {
+            subscription_identifiers: ids.to_vec(),
+            ..PacketProperties::default()
+        },
+    });
     put_frame(dst, &Packet::Publish(publish))
 }
 
-fn get_message(r: &mut Reader<'_>, clock: WallClock) -> Result<Message, Error> {
+/// Reads a message record; a Topic Alias or Message Expiry Interval in the frame (which this writer never puts
+/// there) is ignored, the Subscription Identifiers are returned with the message.
+fn get_outgoing(r: &mut Reader<'_>, clock: WallClock) -> Result<Outgoing, Error> {
     let expires_at = get_time(r, clock)?;
     let at = r.offset();
-    let Packet::Publish(p) = get_frame(r)? else {
+    let Packet::Publish(mut p) = get_frame(r)? else {
         return Err(Reader::invalid(at, "message record is not a PUBLISH"));
     };
     if p.topic.as_str().is_empty() {
         return Err(Reader::invalid(at, "message without a topic name"));
     }
-    Ok(Message {
-        topic: p.topic,
-        payload: p.payload,
-        qos: p.qos,
-        retain: p.retain,
-        expires_at,
-        properties: p.properties,
-    })
+    let ids = std::mem::take(&mut p.properties.subscription_identifiers);
+    p.properties.message_expiry_interval = None;
+    let mut message = Message::from_publish(p, clock.now);
+    message.expires_at = expires_at;
+    Ok(Outgoing::new(message, ids))
+}
+
+fn get_message(r: &mut Reader<'_>, clock: WallClock) -> Result<Message, Error> {
+    get_outgoing(r, clock).map(|o| o.message)
 }
 
 fn put_session(dst: &mut BytesMut, s: &SessionSnapshot, clock: WallClock) -> Result<(), Error> {
@@ -320,18 +332,18 @@ fn put_session(dst: &mut BytesMut, s: &SessionSnapshot, clock: WallClock) -> Res
         match state {
             InflightPublish::AwaitingPubAck(m) => {
                 dst.put_u8(1);
-                put_message(dst, m, clock)?;
+                put_outgoing(dst, &m.message, &m.subscription_ids, clock)?;
             }
             InflightPublish::AwaitingPubRec(m) => {
                 dst.put_u8(2);
-                put_message(dst, m, clock)?;
+                put_outgoing(dst, &m.message, &m.subscription_ids, clock)?;
             }
             InflightPublish::AwaitingPubComp => dst.put_u8(3),
         }
     }
     put_count(dst, s.queued.len())?;
     for m in &s.queued {
-        put_message(dst, m, clock)?;
+        put_outgoing(dst, &m.message, &m.subscription_ids, clock)?;
     }
     put_count(dst, s.inbound_qos2.len())?;
     for (id, state) in &s.inbound_qos2 {
@@ -383,8 +395,8 @@ fn get_session(r: &mut Reader<'_>, clock: WallClock) -> Result<SessionSnapshot, 
         let at = r.offset();
         let id = get_packet_id(r)?;
         let state = match r.u8()? {
-            1 => InflightPublish::AwaitingPubAck(get_message(r, clock)?),
-            2 => InflightPublish::AwaitingPubRec(get_message(r, clock)?),
+            1 => InflightPublish::AwaitingPubAck(get_outgoing(r, clock)?),
+            2 => InflightPublish::AwaitingPubRec(get_outgoing(r, clock)?),
             3 => InflightPublish::AwaitingPubComp,
             _ => return Err(Reader::invalid(at + 2, "unknown in-flight state")),
         };
@@ -397,7 +409,7 @@ fn get_session(r: &mut Reader<'_>, clock: WallClock) -> Result<SessionSnapshot, 
     let n = r.count(MIN_MESSAGE_LEN)?;
     let mut queued = Vec::with_capacity(n);
     for _ in 0..n {
-        queued.push(get_message(r, clock)?);
+        queued.push(get_outgoing(r, clock)?);
     }
 
     let n = r.count(MIN_INBOUND_LEN)?;

@@ -3,10 +3,11 @@
 
 use std::num::NonZeroU32;
 
+use mqtt_codec::properties::PublishProperties;
 use mqtt_codec::testing::{
     arb_byte_str, arb_bytes, arb_connect, arb_packet_id, arb_publish_properties, arb_topic_filter, arb_topic_name,
 };
-use mqtt_codec::{RetainHandling, TopicName};
+use mqtt_codec::{QoS, RetainHandling, TopicName};
 use proptest::collection::{hash_map, vec};
 use proptest::option;
 use proptest::prelude::*;
@@ -55,8 +56,14 @@ fn arb_message(clock: WallClock) -> impl Strategy<Value = Message> {
             qos,
             retain,
             expires_at,
-            properties,
+            properties: properties.into(),
         })
+}
+
+/// A message with the subscription identifiers of its delivery (valid ones: 1 to 268,435,455).
+fn arb_outgoing(clock: WallClock) -> impl Strategy<Value = Outgoing> {
+    (arb_message(clock), vec(1..=268_435_455u32, 0..3))
+        .prop_map(|(message, ids)| Outgoing::new(message, ids.into_iter().filter_map(SubscriptionId::new).collect()))
 }
 
 fn arb_subscription() -> impl Strategy<Value = Subscription> {
@@ -85,8 +92,8 @@ fn arb_subscription() -> impl Strategy<Value = Subscription> {
 
 fn arb_inflight(clock: WallClock) -> impl Strategy<Value = InflightPublish> {
     prop_oneof![
-        arb_message(clock).prop_map(InflightPublish::AwaitingPubAck),
-        arb_message(clock).prop_map(InflightPublish::AwaitingPubRec),
+        arb_outgoing(clock).prop_map(InflightPublish::AwaitingPubAck),
+        arb_outgoing(clock).prop_map(InflightPublish::AwaitingPubRec),
         Just(InflightPublish::AwaitingPubComp),
     ]
 }
@@ -104,7 +111,7 @@ fn arb_session(clock: WallClock, client_id: String) -> impl Strategy<Value = Ses
     (
         vec(arb_subscription(), 0..4),
         hash_map(arb_packet_id(), arb_inflight(clock), 0..4),
-        vec(arb_message(clock), 0..4),
+        vec(arb_outgoing(clock), 0..4),
         hash_map(arb_packet_id(), arb_inbound(), 0..4),
         any::<(u16, u32)>(),
         (arb_time(clock), arb_time(clock)),
@@ -208,6 +215,56 @@ fn an_empty_state_is_header_counts_and_checksum() {
 }
 
 #[test]
+fn per_packet_properties_in_a_message_frame_are_ignored() {
+    // A frame holding a Topic Alias and a Message Expiry Interval (this writer never puts them there, a foreign
+    // or older one might) still reads: they belong to no message, the record's time is the expiry.
+    let mut publish = mqtt_codec::Publish::new(TopicName::from_static("r"), "kept").retain(true);
+    publish.properties = PublishProperties {
+        topic_alias: std::num::NonZeroU16::new(3),
+        message_expiry_interval: Some(7),
+        subscription_identifiers: SubscriptionId::new(9).into_iter().collect(),
+        content_type: Some(ByteStr::from_static("text/plain")),
+        ..PublishProperties::default()
+    };
+    let mut bytes = BytesMut::new();
+    bytes.put_slice(&SavedState::MAGIC);
+    bytes.put_u16(SavedState::FORMAT_VERSION);
+    bytes.put_u64(0);
+    bytes.put_u32(0); // sessions
+    bytes.put_u32(1); // retained
+    bytes.put_u8(0); // no expiry
+    put_frame(&mut bytes, &Packet::Publish(publish)).unwrap();
+    bytes.put_u32(0);
+    let mut bytes = bytes.to_vec();
+    fix_crc(&mut bytes);
+    let loaded = SavedState::decode(&bytes, clock()).unwrap();
+    let mut expected = message("r", "kept").with_retain(true);
+    expected.qos = QoS::AtMostOnce;
+    expected.properties.content_type = Some(ByteStr::from_static("text/plain"));
+    assert_eq!(loaded.retained, [expected]);
+}
+
+#[test]
+fn subscription_identifiers_of_queued_and_inflight_messages_survive() {
+    // [MQTT-3.3.4-3] on a re-send after a restart: the identifiers are part of the delivery.
+    let ids: Vec<SubscriptionId> = [5, 268_435_455].into_iter().filter_map(SubscriptionId::new).collect();
+    let mut s = session("dev-1");
+    s.queued.push(Outgoing::new(message("a", "q"), ids.clone()));
+    s.inflight.push((
+        PacketId::MIN,
+        InflightPublish::AwaitingPubAck(Outgoing::new(message("b", "i"), ids.clone())),
+    ));
+    let state = SavedState {
+        saved_at: clock().wall,
+        sessions: vec![s],
+        retained: Vec::new(),
+    };
+    let loaded = SavedState::decode(&encode(&state, clock()), clock()).unwrap();
+    assert_eq!(loaded, state);
+    assert_eq!(loaded.sessions[0].queued[0].subscription_ids, ids);
+}
+
+#[test]
 fn downtime_counts_against_message_and_session_expiry() {
     let before = clock();
     let mut s = session("dev-1");
@@ -215,7 +272,7 @@ fn downtime_counts_against_message_and_session_expiry() {
     s.session_expiry_interval = 100;
     let mut queued = message("a", "x");
     queued.expires_at = Some(before.now + Duration::from_secs(30));
-    s.queued.push(queued);
+    s.queued.push(queued.into());
     let state = SavedState {
         saved_at: before.wall,
         sessions: vec![s],
@@ -228,7 +285,7 @@ fn downtime_counts_against_message_and_session_expiry() {
     let s = &loaded.sessions[0];
     assert_eq!(s.disconnected_at, Some(after.now - Duration::from_secs(35)));
     assert_eq!(s.expires_at(), Some(after.now + Duration::from_secs(65)));
-    assert_eq!(s.queued[0].remaining_expiry_interval(after.now), Some(5));
+    assert_eq!(s.queued[0].message.remaining_expiry_interval(after.now), Some(5));
     assert_eq!(loaded.retained, state.retained);
     assert_eq!(loaded.saved_at, before.wall);
 }

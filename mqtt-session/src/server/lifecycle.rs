@@ -22,27 +22,7 @@ pub(super) fn owned_will(mut will: Will) -> Will {
 
 /// The will as an application message published at `now`: its Message Expiry Interval runs from publication.
 pub(super) fn will_message(will: Will, now: Instant) -> Message {
-    let mut properties = mqtt_codec::properties::PublishProperties {
-        payload_format_indicator: will.properties.payload_format_indicator,
-        content_type: will.properties.content_type,
-        response_topic: will.properties.response_topic,
-        correlation_data: will.properties.correlation_data,
-        user_properties: will.properties.user_properties,
-        ..Default::default()
-    };
-    properties.message_expiry_interval = None;
-    let mut message = Message {
-        topic: will.topic,
-        payload: will.payload,
-        qos: will.qos,
-        retain: will.retain,
-        expires_at: None,
-        properties,
-    };
-    if let Some(secs) = will.properties.message_expiry_interval {
-        message = message.with_expiry_interval(now, secs);
-    }
-    message
+    Message::from_will(will, now)
 }
 
 impl ServerSession {
@@ -220,9 +200,9 @@ impl ServerSession {
     /// Reports every message the session still held for the client as [`DropReason::SessionEnded`], so the
     /// broker can hand shared-subscription messages to another member (v5 section 4.8.2).
     pub(super) fn report_undelivered(&mut self) {
-        for message in self.flow.outbound.take_undelivered() {
+        for outgoing in self.flow.outbound.take_undelivered() {
             self.events.push_back(Event::Dropped {
-                message,
+                message: outgoing.message,
                 reason: DropReason::SessionEnded,
             });
         }

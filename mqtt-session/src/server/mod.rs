@@ -18,7 +18,7 @@ use crate::event::{CloseReason, Event};
 use crate::flow::Flow;
 use crate::packet_id_hash::IdMap;
 use crate::thin::ThinDeque;
-use crate::{AckToken, DropReason, Error, Message, ServerConfig, SessionSnapshot, Subscription};
+use crate::{AckToken, DropReason, Error, Outgoing, ServerConfig, SessionSnapshot, Subscription};
 
 /// Session Expiry Interval value meaning "never".
 const NEVER: u32 = u32::MAX;
@@ -121,8 +121,13 @@ impl Offline {
 }
 
 /// Pushes dropped messages as events (a free function so it borrows only the event queue).
-fn sink(events: &mut ThinDeque<Event>) -> impl FnMut(Message, DropReason) + '_ {
-    move |message, reason| events.push_back(Event::Dropped { message, reason })
+fn sink(events: &mut ThinDeque<Event>) -> impl FnMut(Outgoing, DropReason) + '_ {
+    move |outgoing, reason| {
+        events.push_back(Event::Dropped {
+            message: outgoing.message,
+            reason,
+        })
+    }
 }
 
 impl ServerSession {
@@ -360,11 +365,13 @@ impl ServerSession {
 
     /// A message the broker routed to this client. It is sent at once when possible, otherwise queued (bounded,
     /// see [`crate::OverflowPolicy`]); whatever is dropped comes back as [`Event::Dropped`]. The broker sets
-    /// the QoS (the minimum of the published QoS and the granted one) and the subscription identifiers.
-    pub fn publish(&mut self, now: Instant, message: Message) {
+    /// the QoS (the minimum of the published QoS and the granted one) and the subscription identifiers: pass
+    /// the [`Outgoing`] that `mqtt-router`'s delivery shaping gives, or a plain [`crate::Message`] for none.
+    pub fn publish(&mut self, now: Instant, message: impl Into<Outgoing>) {
+        let message = message.into();
         if self.state == State::Ended {
             self.events.push_back(Event::Dropped {
-                message,
+                message: message.message,
                 reason: DropReason::Offline,
             });
             return;
