@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, Rw
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use mqtt_codec::{ByteStr, MqttCodec, Packet, QoS, ReasonCode, RetainHandling};
-use mqtt_router::{Deliveries, RetainedStore, Router};
+use mqtt_codec::{ByteStr, MqttCodec, Outgoing, Packet, QoS, ReasonCode};
+use mqtt_router::{Deliveries, Granted, Origin, RetainedStore, Router, sends_retained, shape};
 use mqtt_session::{Accept, Event, Message, ServerConfig, ServerSession, SubscribeRequest};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
@@ -40,7 +40,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// messages routed to it, and a bell that tells it a newer connection took its client id over.
 struct Client {
     n: u64,
-    tx: mpsc::Sender<Message>,
+    tx: mpsc::Sender<Outgoing>,
     kick: Notify,
 }
 
@@ -84,22 +84,15 @@ impl Broker {
     /// Routes an application message (a PUBLISH or a will): retained store first, then one copy per matching
     /// client, shaped by that client's subscriptions.
     fn route(&self, message: Message, publisher: &Arc<Client>, out: &mut Deliveries<Arc<Client>>) {
-        if message.retain {
-            let mut store = write(&self.retained);
-            if message.payload.is_empty() {
-                store.clear(&message.topic); // an empty retained message deletes [MQTT-3.3.1-6]
-            } else {
-                // (A topic deeper than the store's limit is not kept.)
-                let _ = store.set(message.topic.clone(), message.clone(), message.expires_at);
-            }
-        }
+        // The retain rule (keep, replace, or clear on an empty payload) is the store's [MQTT-3.3.1-5..8].
+        // (A topic deeper than the store's limit is not kept.)
+        let _ = write(&self.retained).retain_message(message.clone());
         let router = read(&self.router);
         router.deliveries(&message.topic, Some(publisher), out); // No Local needs the publisher
         for d in out.iter() {
-            let mut copy = message.clone(); // cheap: topic and payload are shared `Bytes`
-            copy.qos = copy.qos.min(d.qos); // [MQTT-3.8.4-8]
-            copy.retain = copy.retain && d.retain_as_published; // [MQTT-3.3.1-12]
-            copy.properties.subscription_identifiers = d.subscription_ids.to_vec();
+            // QoS, retain flag and subscription ids as this subscription asked [MQTT-3.8.4-8, MQTT-3.3.1-12].
+            // The copy is cheap: topic and payload are shared `Bytes`.
+            let copy = shape(&message, Granted::from(&d), Origin::Routed).apply(message.clone());
             let _ = d.client.tx.try_send(copy); // a full mailbox drops the copy: publishers never wait
         }
     }
@@ -266,19 +259,12 @@ impl Connection {
                 QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
             });
             // Retained messages per Retain Handling, and never for a shared subscription [MQTT-3.3.1-9..11].
-            let send = match wanted.options.retain_handling {
-                RetainHandling::SendAtSubscribe => true,
-                RetainHandling::SendIfNew => !wanted.existed,
-                RetainHandling::DoNotSend => false,
-            };
-            if send && !wanted.filter.is_shared() {
+            if sends_retained(&wanted.filter, wanted.options.retain_handling, wanted.existed) {
+                let ids: Vec<_> = id.into_iter().collect();
                 let store = read(&self.broker.retained);
                 store.for_each_match(&wanted.filter, now, |r| {
-                    let mut m = r.message.clone();
-                    m.qos = m.qos.min(wanted.options.qos);
-                    m.retain = true; // sent because it is retained [MQTT-3.3.1-9]
-                    m.properties.subscription_identifiers = id.into_iter().collect();
-                    retained.push(m);
+                    let granted = Granted::new(&wanted.options, &ids);
+                    retained.push(shape(&r.message, granted, Origin::RetainedOnSubscribe).apply(r.message.clone()));
                 });
             }
         }
