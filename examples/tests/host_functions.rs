@@ -39,7 +39,7 @@ fn the_tour_rewrites_counts_fans_out_dedups_and_drops_on_failure() {
         };
         assert_eq!(m.topic.as_str(), "site/dev-7/temp");
         assert_eq!(m.payload, outcome.input.payload);
-        assert_eq!(m.qos, mqtt_codec::QoS::AtLeastOnce);
+        assert_eq!(m.qos, hpmq_host::QoS::AtLeastOnce);
         let props: Vec<(&str, &str)> = m
             .user_properties
             .iter()

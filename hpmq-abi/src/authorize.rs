@@ -5,7 +5,7 @@
 //! direction (0 or 1), so neither kind of function can mistake the other's input for its own.
 
 use crate::reader::{Reader, put_bytes};
-use crate::{DecodeError, VERSION};
+use crate::{DecodeError, QoS, VERSION};
 
 /// The second byte of every authorize request (a message request has its direction, 0 or 1, there).
 pub const AUTHORIZE_TAG: u8 = 2;
@@ -65,7 +65,7 @@ pub struct AuthRequestView<'a> {
     /// The topic name (publish) or topic filter, maybe `$share/...` (subscribe).
     pub topic: &'a [u8],
     /// The PUBLISH's QoS, or the highest QoS the SUBSCRIBE asks for.
-    pub qos: u8,
+    pub qos: QoS,
     /// The PUBLISH's retain flag (always false for a subscribe).
     pub retain: bool,
     /// The MQTT protocol level of the client: 4 (3.1.1) or 5.
@@ -78,9 +78,9 @@ pub struct AuthRequestView<'a> {
     pub peer_addr: Option<&'a [u8]>,
 }
 
-/// Appends the encoding of `req` to `out`. A QoS above 3 is truncated to its two low bits; callers pass 0–2.
+/// Appends the encoding of `req` to `out`.
 pub fn encode_auth_request(req: &AuthRequestView<'_>, out: &mut Vec<u8>) {
-    let mut flags = req.qos & QOS_MASK;
+    let mut flags = req.qos.as_u8();
     if req.retain {
         flags |= RETAIN;
     }
@@ -124,10 +124,7 @@ pub fn decode_auth_request(buf: &[u8]) -> Result<AuthRequestView<'_>, DecodeErro
     if flags & !(QOS_MASK | RETAIN | HAS_USERNAME | HAS_PEER_ADDR) != 0 {
         return Err(DecodeError::BadFlags(flags));
     }
-    let qos = flags & QOS_MASK;
-    if qos > 2 {
-        return Err(DecodeError::BadQos(qos));
-    }
+    let qos = QoS::try_from(flags & QOS_MASK)?;
     let topic = r.bytes("topic", usize::MAX)?;
     let client_id = r.bytes("client_id", usize::MAX)?;
     let username = r.optional_bytes(flags & HAS_USERNAME != 0, "username")?;
@@ -145,21 +142,52 @@ pub fn decode_auth_request(buf: &[u8]) -> Result<AuthRequestView<'_>, DecodeErro
     })
 }
 
-/// An authorize function's answer.
+/// An authorize function's decision: the one verdict type of guest, encoding and host (hpmq-sdk and
+/// hpmq-host re-export it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AuthVerdict {
+pub enum Verdict {
     /// The client may go ahead.
     Allow,
-    /// Refused, with the MQTT v5 reason code for PUBACK/PUBREC/SUBACK (0x80 or above: a failure code).
-    Deny(u8),
+    /// Refused. The broker answers with this MQTT v5 reason code in PUBACK/PUBREC (QoS 1/2 publish) or in
+    /// SUBACK; a 3.1.1 SUBACK carries 0x80 instead, and a 3.1.1 PUBACK has no code.
+    Deny {
+        /// A failure code (0x80 or above) that MQTT allows in the packet answered: 0x80 Unspecified error,
+        /// 0x83 Implementation specific error, 0x87 Not authorized, 0x97 Quota exceeded; for SUBACK also
+        /// 0x8F Topic filter invalid, 0x9E Shared subscriptions not supported, 0xA2 Wildcard subscriptions
+        /// not supported; for PUBACK/PUBREC also 0x90 Topic name invalid. Anything below 0x80 makes the call
+        /// fail, which denies too; so does a code MQTT does not define (the host checks).
+        reason_code: u8,
+    },
 }
 
-impl AuthVerdict {
+impl Verdict {
+    /// Deny with 0x87 Not authorized.
+    pub fn deny() -> Self {
+        Verdict::Deny {
+            reason_code: NOT_AUTHORIZED,
+        }
+    }
+
+    /// Deny with a specific v5 reason code (see [`Verdict::Deny`]).
+    pub fn deny_with(reason_code: u8) -> Self {
+        Verdict::Deny { reason_code }
+    }
+
+    /// Allow when `allowed`, otherwise [`Verdict::deny`].
+    pub fn allow_if(allowed: bool) -> Self {
+        if allowed { Verdict::Allow } else { Verdict::deny() }
+    }
+
+    /// Whether this is [`Verdict::Allow`].
+    pub fn is_allow(self) -> bool {
+        self == Verdict::Allow
+    }
+
     /// Appends the encoding: `[version, 0]` to allow, `[version, 1, reason code]` to deny.
     pub fn encode(self, out: &mut Vec<u8>) {
         match self {
-            AuthVerdict::Allow => out.extend_from_slice(&[VERSION, VERDICT_ALLOW]),
-            AuthVerdict::Deny(code) => out.extend_from_slice(&[VERSION, VERDICT_DENY, code]),
+            Verdict::Allow => out.extend_from_slice(&[VERSION, VERDICT_ALLOW]),
+            Verdict::Deny { reason_code } => out.extend_from_slice(&[VERSION, VERDICT_DENY, reason_code]),
         }
     }
 
@@ -172,13 +200,13 @@ impl AuthVerdict {
             return Err(DecodeError::UnsupportedVersion(version));
         }
         let verdict = match r.u8("verdict")? {
-            VERDICT_ALLOW => AuthVerdict::Allow,
+            VERDICT_ALLOW => Verdict::Allow,
             VERDICT_DENY => {
                 let code = r.u8("reason code")?;
                 if code < 0x80 {
                     return Err(DecodeError::NotAFailureCode(code));
                 }
-                AuthVerdict::Deny(code)
+                Verdict::Deny { reason_code: code }
             }
             other => return Err(DecodeError::BadVerdict(other)),
         };
@@ -208,7 +236,7 @@ mod tests {
             let req = AuthRequestView {
                 action: if subscribe { AuthAction::Subscribe } else { AuthAction::Publish },
                 topic: &topic,
-                qos,
+                qos: QoS::try_from(qos).unwrap(),
                 retain,
                 protocol_version: pv,
                 client_id: &cid,
@@ -227,33 +255,47 @@ mod tests {
 
         #[test]
         fn verdict_round_trips(code in 0x80u8..=0xff, allow in any::<bool>()) {
-            let v = if allow { AuthVerdict::Allow } else { AuthVerdict::Deny(code) };
+            let v = if allow { Verdict::Allow } else { Verdict::deny_with(code) };
             let mut out = Vec::new();
             v.encode(&mut out);
-            prop_assert_eq!(AuthVerdict::decode(&out), Ok(v));
+            prop_assert_eq!(Verdict::decode(&out), Ok(v));
         }
 
         #[test]
         fn arbitrary_bytes_never_panic(buf in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = decode_auth_request(&buf);
-            let _ = AuthVerdict::decode(&buf);
+            let _ = Verdict::decode(&buf);
         }
+    }
+
+    #[test]
+    fn verdict_helpers_and_their_bytes() {
+        assert_eq!(Verdict::deny(), Verdict::Deny { reason_code: 0x87 });
+        assert_eq!(Verdict::allow_if(true), Verdict::Allow);
+        assert_eq!(Verdict::allow_if(false), Verdict::deny());
+        assert!(Verdict::Allow.is_allow() && !Verdict::deny_with(0x97).is_allow());
+        let mut out = Vec::new();
+        Verdict::Allow.encode(&mut out);
+        assert_eq!(out, [VERSION, 0]);
+        out.clear();
+        Verdict::deny_with(0x97).encode(&mut out);
+        assert_eq!(out, [VERSION, 1, 0x97]);
     }
 
     #[test]
     fn success_codes_and_message_responses_are_not_verdicts() {
         assert_eq!(
-            AuthVerdict::decode(&[VERSION, VERDICT_DENY, 0x00]),
+            Verdict::decode(&[VERSION, VERDICT_DENY, 0x00]),
             Err(DecodeError::NotAFailureCode(0))
         );
-        assert_eq!(AuthVerdict::decode(&[VERSION, 7]), Err(DecodeError::BadVerdict(7)));
+        assert_eq!(Verdict::decode(&[VERSION, 7]), Err(DecodeError::BadVerdict(7)));
         assert_eq!(
-            AuthVerdict::decode(&[VERSION, VERDICT_ALLOW, 0]),
+            Verdict::decode(&[VERSION, VERDICT_ALLOW, 0]),
             Err(DecodeError::TrailingBytes(1))
         );
         let mut publish = Vec::new();
         Response::encode_publish_header(&mut publish, 0);
-        assert!(AuthVerdict::decode(&publish).is_err());
+        assert!(Verdict::decode(&publish).is_err());
     }
 
     #[test]

@@ -4,14 +4,17 @@
 //! little-endian varint lengths, raw bytes, one flag byte per message. Decoding never panics and never
 //! allocates more than the input justifies, because on the host the input is whatever a guest wrote.
 //!
+//! It also defines the few types both sides name: [`QoS`], [`Direction`], the authorize [`Verdict`] and
+//! [`AuthAction`]. hpmq-sdk and hpmq-host re-export them, so a guest and its host speak of one type each.
+//!
 //! ```
-//! use hpmq_abi::{Direction, MessageView, RequestView, Response, decode_request, encode_request};
+//! use hpmq_abi::{Direction, MessageView, QoS, RequestView, Response, decode_request, encode_request};
 //!
 //! let mut buf = Vec::new();
 //! let request = RequestView {
 //!     direction: Direction::Upstream,
 //!     protocol_version: 5,
-//!     message: MessageView { topic: b"a/b", payload: b"21.5", qos: 1, retain: false, user_properties: Vec::new() },
+//!     message: MessageView { topic: b"a/b", payload: b"21.5", qos: QoS::AtLeastOnce, retain: false, user_properties: Vec::new() },
 //!     his_payload: None,
 //!     client_id: b"dev-1",
 //!     username: Some(b"alice"),
@@ -26,61 +29,29 @@
 //! ```
 
 mod authorize;
+mod direction;
 mod error;
 pub mod exports;
 mod host_call;
 mod message;
+mod qos;
 mod reader;
 mod request;
 mod response;
 
 pub use authorize::{
-    AUTHORIZE_TAG, AuthAction, AuthRequestView, AuthVerdict, NOT_AUTHORIZED, decode_auth_request, encode_auth_request,
+    AUTHORIZE_TAG, AuthAction, AuthRequestView, NOT_AUTHORIZED, Verdict, decode_auth_request, encode_auth_request,
 };
+pub use direction::Direction;
 pub use error::DecodeError;
 pub use host_call::{
     HOST_BINDING, KV_NAMESPACE, LOG_NAMESPACE, LogLevel, OP_KV_DELETE, OP_KV_GET, OP_KV_SET, OP_TIME_NOW,
     TIME_NAMESPACE, decode_kv_set, encode_kv_set,
 };
 pub use message::{MessageView, UserProperties, encode_message};
+pub use qos::QoS;
 pub use request::{RequestView, decode_request, encode_request};
 pub use response::{DISCARD_RESPONSE, DecodeLimits, FORWARD_RESPONSE, Response};
 
 /// The layout version written first in every request and response.
 pub const VERSION: u8 = 1;
-
-/// Where a message is travelling when a function sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// Device → broker publishes, before routing.
-    Upstream,
-    /// Broker → subscriber (or bridge) deliveries, after routing.
-    Downstream,
-}
-
-impl Direction {
-    /// The byte this direction is encoded as.
-    pub fn to_byte(self) -> u8 {
-        match self {
-            Direction::Upstream => 0,
-            Direction::Downstream => 1,
-        }
-    }
-
-    /// Parses an encoded direction.
-    pub fn from_byte(b: u8) -> Result<Self, DecodeError> {
-        match b {
-            0 => Ok(Direction::Upstream),
-            1 => Ok(Direction::Downstream),
-            other => Err(DecodeError::BadDirection(other)),
-        }
-    }
-
-    /// `"upstream"` or `"downstream"`, as the seed-style `context` map carries it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Upstream => "upstream",
-            Direction::Downstream => "downstream",
-        }
-    }
-}

@@ -1,8 +1,8 @@
 //! One MQTT application message as both sides encode it.
 
-use crate::DecodeError;
 use crate::reader::{Reader, put_bytes, put_varint};
 use crate::response::DecodeLimits;
+use crate::{DecodeError, QoS};
 
 /// MQTT v5 user properties as raw name/value byte pairs, in order.
 pub type UserProperties<'a> = Vec<(&'a [u8], &'a [u8])>;
@@ -18,8 +18,8 @@ pub struct MessageView<'a> {
     pub topic: &'a [u8],
     /// The application payload.
     pub payload: &'a [u8],
-    /// 0, 1 or 2.
-    pub qos: u8,
+    /// The QoS.
+    pub qos: QoS,
     /// The retain flag.
     pub retain: bool,
     /// v5 user properties, in order.
@@ -44,10 +44,7 @@ impl<'a> MessageView<'a> {
         if flags & !(QOS_MASK | RETAIN) != 0 {
             return Err(DecodeError::BadFlags(flags));
         }
-        let qos = flags & QOS_MASK;
-        if qos > 2 {
-            return Err(DecodeError::BadQos(qos));
-        }
+        let qos = QoS::try_from(flags & QOS_MASK)?;
         let topic = r.bytes("topic", limits.max_topic_len)?;
         let payload = r.bytes("payload", limits.max_payload_len)?;
         let count = r.varint("user property count")?;
@@ -91,11 +88,11 @@ pub fn encode_message<'p>(
     out: &mut Vec<u8>,
     topic: &[u8],
     payload: &[u8],
-    qos: u8,
+    qos: QoS,
     retain: bool,
     user_properties: impl ExactSizeIterator<Item = (&'p [u8], &'p [u8])>,
 ) {
-    out.push((qos & QOS_MASK) | if retain { RETAIN } else { 0 });
+    out.push(qos.as_u8() | if retain { RETAIN } else { 0 });
     put_bytes(out, topic);
     put_bytes(out, payload);
     put_varint(out, user_properties.len());

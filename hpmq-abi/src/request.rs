@@ -127,6 +127,60 @@ mod tests {
         )
     }
 
+    /// The exact bytes of one request, written out by hand from the layout: a change of the encoding fails here
+    /// even when encoder and decoder change together.
+    #[test]
+    fn encoding_is_the_documented_layout() {
+        let req = RequestView {
+            direction: Direction::Downstream,
+            protocol_version: 5,
+            message: MessageView {
+                topic: b"a/b",
+                payload: b"21.5",
+                qos: crate::QoS::AtLeastOnce,
+                retain: true,
+                user_properties: vec![(b"k", b"v")],
+            },
+            his_payload: None,
+            client_id: b"dev-1",
+            username: Some(b"al"),
+            peer_addr: None,
+        };
+        let mut out = Vec::new();
+        encode_request(&req, &mut out);
+        let expected: &[u8] = &[
+            VERSION,
+            1,
+            5,
+            HAS_USERNAME, // header: version, downstream, MQTT 5, flags
+            0b101,        // message flags: QoS 1 | retain
+            3,
+            b'a',
+            b'/',
+            b'b',
+            4,
+            b'2',
+            b'1',
+            b'.',
+            b'5', // topic, payload
+            1,
+            1,
+            b'k',
+            1,
+            b'v', // one user property
+            5,
+            b'd',
+            b'e',
+            b'v',
+            b'-',
+            b'1',
+            2,
+            b'a',
+            b'l', // client id, username
+        ];
+        assert_eq!(out, expected);
+    }
+
     proptest! {
         #[test]
         fn request_round_trips((topic, payload, qos, retain, props, his, cid, user, peer, down, pv) in arb_request()) {
@@ -136,7 +190,7 @@ mod tests {
                 message: MessageView {
                     topic: &topic,
                     payload: &payload,
-                    qos,
+                    qos: crate::QoS::try_from(qos).unwrap(),
                     retain,
                     user_properties: props.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect(),
                 },

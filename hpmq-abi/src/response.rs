@@ -150,7 +150,7 @@ mod tests {
                 .map(|(t, p, q, r, props)| MessageView {
                     topic: t,
                     payload: p,
-                    qos: *q,
+                    qos: crate::QoS::try_from(*q).unwrap(),
                     retain: *r,
                     user_properties: props.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect(),
                 })

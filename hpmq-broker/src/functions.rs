@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hpmq_host::{AuthAction, AuthRequest, Direction, FunctionRef, Runtime, RuntimeConfig, Verdict};
+use hpmq_host::{
+    AuthAction, AuthRequest, Direction, FunctionRef, Runtime, RuntimeConfig, qos_from_codec, qos_to_codec,
+};
 use mqtt_codec::properties::UserProperty;
 use mqtt_codec::{PacketType, QoS, ReasonCode};
 use mqtt_session::Message;
@@ -34,7 +36,7 @@ impl Functions {
     /// Loads every module and binding of `config`; relative paths resolve against `base_dir`.
     pub fn load(config: &RuntimeConfig, base_dir: &std::path::Path) -> Result<Self, hpmq_host::Error> {
         let runtime = Runtime::from_config(config, base_dir)?;
-        let has = |d: hpmq_host::DirectionName| config.bindings.iter().any(|b| b.direction == d);
+        let has = |d: Direction| config.bindings.iter().any(|b| b.direction == d);
         Ok(Functions {
             runtime: Arc::new(runtime),
             modules: config
@@ -42,8 +44,8 @@ impl Functions {
                 .iter()
                 .map(|m| (m.name.clone(), base_dir.join(&m.path)))
                 .collect(),
-            upstream: has(hpmq_host::DirectionName::Upstream),
-            downstream: has(hpmq_host::DirectionName::Downstream),
+            upstream: has(Direction::Upstream),
+            downstream: has(Direction::Downstream),
             discarded: AtomicU64::new(0),
         })
     }
@@ -105,7 +107,7 @@ fn to_host(m: &Message) -> hpmq_host::Message {
     hpmq_host::Message {
         topic: m.topic.clone(),
         payload: m.payload.clone(),
-        qos: m.qos,
+        qos: qos_from_codec(m.qos),
         retain: m.retain,
         user_properties: m
             .properties
@@ -122,7 +124,7 @@ fn from_host(m: hpmq_host::Message, original: &Message) -> Message {
     let mut out = original.clone();
     out.topic = m.topic;
     out.payload = m.payload;
-    out.qos = m.qos;
+    out.qos = qos_to_codec(m.qos);
     out.retain = m.retain;
     out.properties.user_properties = m
         .user_properties
@@ -182,16 +184,16 @@ impl AuthorizeHook {
                 Action::Subscribe => AuthAction::Subscribe,
             },
             topic,
-            qos,
+            qos: qos_from_codec(qos),
             retain,
         };
         let outcome = self.runtime.authorize(&self.function, &request, client);
         if let Some(error) = &outcome.error {
             tracing::warn!(%error, function = %self.function, topic, "authorize function failed; denied");
         }
-        match outcome.verdict {
-            Verdict::Allow => Ok(()),
-            Verdict::Deny(code) => Err(fit(action, code)),
+        match outcome.deny_reason() {
+            None => Ok(()),
+            Some(code) => Err(fit(action, code)),
         }
     }
 }

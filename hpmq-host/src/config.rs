@@ -22,7 +22,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::Error;
+use crate::{Direction, Error};
 
 /// Per-call and per-runtime resource limits.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -89,23 +89,11 @@ pub enum FailurePolicy {
     Drop,
 }
 
-/// Direction as written in the configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DirectionName {
-    /// `"upstream"`
-    Upstream,
-    /// `"downstream"`
-    Downstream,
-}
-
-impl From<DirectionName> for crate::Direction {
-    fn from(d: DirectionName) -> Self {
-        match d {
-            DirectionName::Upstream => crate::Direction::Upstream,
-            DirectionName::Downstream => crate::Direction::Downstream,
-        }
-    }
+/// Reads a [`Direction`] from its name, `"upstream"` or `"downstream"` (hpmq-abi, which defines the type,
+/// has no serde).
+fn direction_name<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Direction, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    Direction::from_name(&name).ok_or_else(|| serde::de::Error::unknown_variant(&name, &["upstream", "downstream"]))
 }
 
 /// A module to load.
@@ -132,7 +120,8 @@ fn default_history_bytes() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct BindingConfig {
     /// `"upstream"` or `"downstream"`.
-    pub direction: DirectionName,
+    #[serde(deserialize_with = "direction_name")]
+    pub direction: Direction,
     /// An MQTT topic filter (`+` and `#` allowed).
     pub filter: String,
     /// Functions as `"module::function"`, run in order.
@@ -196,6 +185,7 @@ mod tests {
         assert_eq!(c.limits.max_output_bytes, Limits::default().max_output_bytes);
         assert_eq!(c.modules[0].path, PathBuf::from("filters.wasm"));
         assert_eq!(c.bindings[0].on_error, FailurePolicy::Drop);
+        assert_eq!(c.bindings[0].direction, Direction::Upstream);
         assert_eq!(c.bindings[0].history_topics, 1024);
         assert_eq!(c.bindings[0].chain.len(), 2);
     }

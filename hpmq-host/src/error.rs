@@ -67,7 +67,20 @@ pub enum Error {
         /// The bound function it lacks.
         function: String,
     },
-    /// The function was declared for the other direction (`#[upstream]` bound as downstream or vice versa).
+    /// A module that declares no functions (a plain waPC module) cannot replace one with functions in use:
+    /// nothing shows that it still has them. The old version stays loaded; unbind the module's functions
+    /// (and stop using it as the authorize hook) before such a reload.
+    #[error(
+        "new version of module `{module}` declares no functions, so nothing shows it still has `{function}`, which is in use; the old version stays loaded"
+    )]
+    ReloadUnverifiable {
+        /// The module's name.
+        module: String,
+        /// A function of it in use (bound, or the authorize hook).
+        function: String,
+    },
+    /// The function is declared for the other direction (`#[upstream]` bound as downstream or vice versa)
+    /// or is an `#[authorize]` function; on a reload, the new version declares a bound function so.
     #[error("function `{function}` is declared `#[{declared}]` but bound {bound}")]
     DirectionMismatch {
         /// The function.
@@ -96,6 +109,17 @@ pub enum Error {
     /// address space).
     #[error("cannot create the wasm engine: {0}")]
     Engine(String),
+    /// The engine given to [`crate::Runtime::with_engine`] cannot enforce the limits.
+    #[error("the wasm engine cannot enforce these limits: {0}")]
+    UnsuitableEngine(#[from] crate::EngineMismatch),
+    /// A lock of the runtime is poisoned (a thread panicked while holding it), so a load, reload, bind or
+    /// hook change that must check the runtime's state first is refused rather than acting on it. Calls
+    /// keep running.
+    #[error("the runtime's `{lock}` lock is poisoned by an earlier panic; refused")]
+    Poisoned {
+        /// Which lock.
+        lock: &'static str,
+    },
     /// A function call failed; see [`CallFailure`].
     #[error("function `{function}` failed: {failure}")]
     Call {

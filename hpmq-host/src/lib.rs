@@ -2,13 +2,17 @@
 //! runs them on every matching message within hard limits, and hot-reloads them under load.
 //!
 //! - [`Runtime`] — load modules (from bytes or a file), [`Runtime::bind`] functions to
-//!   `(direction, topic filter)`, [`Runtime::process`] messages through the chains.
+//!   `(direction, topic filter)`, [`Runtime::process`] messages through the chains. It builds its own
+//!   wasmtime engine, or runs on the embedder's ([`Runtime::with_engine`]; [`wasmtime`] is re-exported so
+//!   the versions match).
 //! - [`Limits`] / [`RuntimeConfig`] — deadline (epoch) or fuel per call, memory cap, output cap, pool sizes;
 //!   readable from TOML.
 //! - [`Message`] / [`Context`] — what the broker fills in for a call.
 //! - [`Runtime::authorize`] — ask an `#[authorize]` function whether a client may publish or subscribe
 //!   ([`AuthRequest`] → [`Verdict`]); a failed call denies.
 //! - [`Error`] / [`CallFailure`] — why a load, bind or call failed.
+//! - [`QoS`], [`Direction`], [`Verdict`], [`AuthAction`] — the boundary types, defined once in `hpmq-abi`
+//!   and shared with the guest SDK; [`qos_to_codec`] / [`qos_from_codec`] convert to mqtt-codec's `QoS`.
 //!
 //! Guests are written with `hpmq-sdk`, but any waPC guest runs. They get no WASI: no filesystem, network,
 //! clock or stdio; only logging, a small per-function key-value state and the time, as waPC host calls.
@@ -47,6 +51,8 @@
 
 mod bindings;
 mod config;
+mod convert;
+mod engine;
 mod error;
 mod function_ref;
 mod history;
@@ -59,11 +65,15 @@ mod state;
 mod wapc;
 
 pub use bindings::{Binding, BindingId};
-pub use config::{BindingConfig, DirectionName, FailurePolicy, Limits, ModuleConfig, RuntimeConfig};
+pub use config::{BindingConfig, FailurePolicy, Limits, ModuleConfig, RuntimeConfig};
+pub use convert::{qos_from_codec, qos_to_codec};
+pub use engine::EngineMismatch;
 pub use error::{CallFailure, Error};
 pub use function_ref::FunctionRef;
-pub use hpmq_abi::AuthAction;
-pub use hpmq_abi::Direction;
+/// The boundary types the guest SDK uses too, defined once in `hpmq-abi`.
+pub use hpmq_abi::{AuthAction, Direction, QoS, Verdict};
 pub use message::{Context, Message};
-pub use runtime::{AuthRequest, Authorization, Decision, ModuleInfo, Processed, Runtime, Verdict};
+pub use runtime::{AuthRequest, Authorization, Decision, ModuleInfo, Processed, Runtime};
 pub use state::FunctionStats;
+/// The wasmtime this crate is built on, for [`Runtime::with_engine`] and [`Runtime::engine_config`].
+pub use wasmtime;

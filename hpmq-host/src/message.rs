@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use mqtt_codec::{ByteStr, QoS, TopicName};
+use mqtt_codec::{ByteStr, TopicName};
+
+use crate::QoS;
 
 /// An application message on its way through the functions: what a PUBLISH carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +15,7 @@ pub struct Message {
     pub topic: TopicName,
     /// The payload (a cheap view; the host copies it into the guest only for the call).
     pub payload: Bytes,
-    /// The QoS.
+    /// The QoS (the function boundary's [`QoS`]; [`crate::qos_from_codec`] converts mqtt-codec's).
     pub qos: QoS,
     /// The retain flag.
     pub retain: bool,

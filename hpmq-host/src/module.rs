@@ -12,6 +12,25 @@ use crate::wapc::{HostState, Instance, WAPC_IMPORTS, WAPC_MODULE};
 
 use hpmq_abi::exports::{AUTHORIZE_PREFIX, CALL_PREFIX, DOWNSTREAM_PREFIX, UPSTREAM_PREFIX};
 
+/// What an hpmq-sdk module declares one of its functions to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Declared {
+    /// `#[upstream]` or `#[downstream]`.
+    Message(Direction),
+    /// `#[authorize]`.
+    Authorize,
+}
+
+impl Declared {
+    /// The attribute's name: `"upstream"`, `"downstream"` or `"authorize"`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Declared::Message(d) => d.as_str(),
+            Declared::Authorize => "authorize",
+        }
+    }
+}
+
 /// A compiled, validated module. Immutable once built; a reload builds a new one.
 pub(crate) struct LoadedModule {
     pub(crate) name: Arc<str>,
@@ -129,6 +148,21 @@ impl LoadedModule {
         Ok(loaded)
     }
 
+    /// Whether the module declares its functions (built with hpmq-sdk). A plain waPC module registers its
+    /// handlers at run time, so nothing about them can be checked before a call.
+    pub(crate) fn declares_functions(&self) -> bool {
+        !self.declared.is_empty() || !self.authorize.is_empty()
+    }
+
+    /// What the module declares `function` to be; `None` if it does not declare it (which for a module that
+    /// [declares nothing](Self::declares_functions) says nothing).
+    pub(crate) fn declaration(&self, function: &str) -> Option<Declared> {
+        if self.authorize.contains(function) {
+            return Some(Declared::Authorize);
+        }
+        self.declared.get(function).map(|d| Declared::Message(*d))
+    }
+
     fn instantiate(&self) -> Result<Instance, CallFailure> {
         Instance::new(
             &self.pre,
@@ -189,11 +223,14 @@ impl ModuleSlot {
         }
     }
 
-    pub(crate) fn replace(&self, module: LoadedModule) {
-        let new = Arc::new(module);
-        match self.current.write() {
-            Ok(mut g) => *g = new,
-            Err(poisoned) => *poisoned.into_inner() = new,
-        }
+    /// Makes `module` the current version. A poisoned slot is refused: a reload must not act on a slot a
+    /// panic interrupted (calls keep reading it, see [`ModuleSlot::current`]).
+    pub(crate) fn replace(&self, module: LoadedModule) -> Result<(), Error> {
+        let mut current = self
+            .current
+            .write()
+            .map_err(|_| Error::Poisoned { lock: "module slot" })?;
+        *current = Arc::new(module);
+        Ok(())
     }
 }

@@ -1,21 +1,21 @@
 //! The runtime a broker holds: modules, bindings, limits, and the chain rule.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use hpmq_abi::{DecodeLimits, MessageView, RequestView, Response, encode_request};
-use mqtt_codec::{ByteStr, QoS, TopicFilter, TopicName};
-use wasmtime::{Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
+use mqtt_codec::{ByteStr, TopicFilter, TopicName};
+use wasmtime::{Engine, Linker};
 
 use crate::bindings::{Binding, BindingId, Bindings, Bound, Step};
 use crate::config::{FailurePolicy, Limits, RuntimeConfig};
+use crate::engine::{self, EpochTicker};
 use crate::error::{CallFailure, Error};
 use crate::history::History;
-use crate::module::{LoadedModule, ModuleSlot};
+use crate::module::{Declared, LoadedModule, ModuleSlot};
 use crate::name_hash::NameMap;
 use crate::peer_addr;
 use crate::state::{FunctionInfo, FunctionStats};
@@ -23,7 +23,7 @@ use crate::wapc::{self, HostState};
 use crate::{Context, Direction, FunctionRef, Message};
 
 mod authorize;
-pub use authorize::{AuthRequest, Authorization, Verdict};
+pub use authorize::{AuthRequest, Authorization};
 
 /// What one function decided about one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,41 +58,6 @@ pub struct ModuleInfo {
     pub authorize_functions: Vec<String>,
 }
 
-/// Ticks the engine's epoch so deadlines expire; stopped and joined on drop.
-struct EpochTicker {
-    stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl EpochTicker {
-    fn start(engine: Engine, tick: Duration) -> Result<Self, Error> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let handle = std::thread::Builder::new()
-            .name("hpmq-epoch".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(tick);
-                    engine.increment_epoch();
-                }
-            })
-            .map_err(|e| Error::Engine(format!("cannot start the epoch thread: {e}")))?;
-        Ok(EpochTicker {
-            stop,
-            handle: Some(handle),
-        })
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
 /// Loads modules, binds their functions to topics and runs them on messages, within limits.
 ///
 /// `Runtime` is `Send + Sync`: share it (in an `Arc`) between the broker's tasks; calls from many threads
@@ -113,23 +78,60 @@ pub struct Runtime {
     _ticker: Option<EpochTicker>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks `m` on a path that must keep serving: every value behind the runtime's locks is replaced whole
+/// (an `Arc` swapped, an entry inserted), so a panic elsewhere cannot have left it half-changed, and calls
+/// go on. Administrative operations use [`Runtime::admin`] and [`locked`] instead, which refuse.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Maps a poisoned lock to [`Error::Poisoned`] naming it, for operations that check before they change
+/// something and must not act on a state a panic interrupted.
+fn locked<G, P>(result: Result<G, std::sync::PoisonError<P>>, lock: &'static str) -> Result<G, Error> {
+    result.map_err(|_| Error::Poisoned { lock })
+}
+
 impl Runtime {
-    /// Creates a runtime with `limits` and no modules.
+    /// Creates a runtime with `limits` and no modules, on an engine of its own configured for them (see
+    /// [`Runtime::engine_config`]).
     pub fn new(limits: Limits) -> Result<Self, Error> {
-        let mut config = wasmtime::Config::new();
-        config.consume_fuel(limits.fuel.is_some());
-        config.epoch_interruption(limits.deadline_ms.is_some());
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_core_instances(limits.max_instances)
-            .total_memories(limits.max_instances)
-            .total_tables(limits.max_instances)
-            .max_memory_size(limits.memory_bytes);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config).map_err(|e| Error::Engine(format!("{e:#}")))?;
+        let engine = Engine::new(&engine::config(&limits)).map_err(|e| Error::Engine(format!("{e:#}")))?;
+        Runtime::with_engine(engine, limits)
+    }
+
+    /// Creates a runtime with `limits` and no modules on `engine`, an engine the embedder built: to share it
+    /// with its own WebAssembly, or to choose the compiler, allocator or cache settings itself.
+    ///
+    /// The engine must be able to enforce `limits`, else this returns [`Error::UnsuitableEngine`] naming
+    /// what it lacks:
+    /// - [`Limits::deadline_ms`] set: `Config::epoch_interruption(true)`. The runtime starts a thread that
+    ///   increments the engine's epoch every [`Limits::epoch_tick_ms`]; an embedder that increments the same
+    ///   engine's epoch as well makes deadlines end sooner.
+    /// - [`Limits::fuel`] set: `Config::consume_fuel(true)`.
+    /// - A pooling allocator, if the engine has one, must give a linear memory at least
+    ///   [`Limits::memory_bytes`] (`PoolingAllocationConfig::max_memory_size`).
+    ///
+    /// Epoch interruption or fuel that the limits do not use are harmless: this runtime's stores get a
+    /// budget no call reaches. The pooling allocator is recommended, not required: instantiating into a
+    /// pooled slot is far cheaper than mapping fresh memory, and its slot count is what bounds the number of
+    /// live instances; with another allocator [`Limits::max_instances`] bounds nothing (it only sizes the
+    /// pool of the engine [`Runtime::new`] builds), while [`Limits::memory_bytes`] is enforced either way.
+    /// Start from [`Runtime::engine_config`] to get every setting right.
+    ///
+    /// ```
+    /// use hpmq_host::{Error, Limits, Runtime, wasmtime};
+    ///
+    /// let limits = Limits { max_instances: 4, ..Limits::default() };
+    /// let engine = wasmtime::Engine::new(&Runtime::engine_config(&limits)).unwrap();
+    /// let rt = Runtime::with_engine(engine.clone(), limits.clone()).unwrap();
+    /// assert!(wasmtime::Engine::same(rt.engine(), &engine));
+    ///
+    /// // The default limits have a deadline, which a plain engine cannot enforce.
+    /// let plain = wasmtime::Engine::default();
+    /// assert!(matches!(Runtime::with_engine(plain, limits), Err(Error::UnsuitableEngine(_))));
+    /// ```
+    pub fn with_engine(engine: Engine, limits: Limits) -> Result<Self, Error> {
+        engine::check(&engine, &limits)?;
         let linker = wapc::linker(&engine).map_err(|e| Error::Engine(format!("{e:#}")))?;
         let ticker = match limits.deadline_ms {
             Some(_) => Some(EpochTicker::start(
@@ -159,6 +161,18 @@ impl Runtime {
         })
     }
 
+    /// The engine configuration [`Runtime::new`] uses for `limits`: epoch interruption when there is a
+    /// deadline, fuel when there is a fuel limit, and the pooling allocator with [`Limits::max_instances`]
+    /// slots of [`Limits::memory_bytes`]. Build a shared engine from it for [`Runtime::with_engine`].
+    pub fn engine_config(limits: &Limits) -> wasmtime::Config {
+        engine::config(limits)
+    }
+
+    /// The engine this runtime compiles and runs modules on.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// Creates a runtime from a configuration: limits, then every module (paths relative to `base_dir`),
     /// then every binding, in order.
     pub fn from_config(config: &RuntimeConfig, base_dir: &Path) -> Result<Self, Error> {
@@ -175,7 +189,7 @@ impl Runtime {
                 .map(|f| f.parse())
                 .collect::<Result<Vec<FunctionRef>, Error>>()?;
             rt.bind(Binding {
-                direction: b.direction.into(),
+                direction: b.direction,
                 filter,
                 chain,
                 on_error: b.on_error,
@@ -205,8 +219,15 @@ impl Runtime {
     ///
     /// The module is compiled, its imports checked, and one instance created and initialised before
     /// anything changes; only then does it replace the previous version, atomically. Calls already running
-    /// finish on the old version; no call ever sees a half-loaded module. If anything fails, or the new
-    /// version lacks a function a binding uses, the old version stays and the error is returned.
+    /// finish on the old version; no call ever sees a half-loaded module. If anything fails the old version
+    /// stays and the error is returned.
+    ///
+    /// A new version must still offer every function of the module in use: each bound function declared
+    /// for its binding's direction, and each authorize function in use
+    /// ([`Runtime::use_authorize_function`]) declared `#[authorize]`. A module that declares no functions
+    /// (a plain waPC module, whose handlers are registered at run time) cannot show that, so it cannot
+    /// replace a module with functions in use, whatever kind of module is loaded now
+    /// ([`Error::ReloadUnverifiable`]); unbind them first.
     pub fn load_module(&self, name: &str, bytes: &[u8]) -> Result<ModuleInfo, Error> {
         // Compile outside the admin lock: it is the slow part, and needs no shared state.
         let loaded = LoadedModule::build(&self.engine, &self.linker, &self.limits, name, bytes)?;
@@ -215,34 +236,52 @@ impl Runtime {
             functions: loaded.declared.iter().map(|(f, d)| (f.clone(), *d)).collect(),
             authorize_functions: loaded.authorize.iter().cloned().collect(),
         };
-        let _admin = lock(&self.admin);
-        let existing = self.modules.read().ok().and_then(|m| m.get(name).cloned());
+        let _admin = self.admin()?;
+        let existing = locked(self.modules.read(), "modules")?.get(name).cloned();
         match existing {
             Some(slot) => {
-                if !loaded.declared.is_empty() {
-                    let bindings = self.bindings_snapshot();
-                    for b in &bindings.all {
-                        for f in b.spec.chain.iter().filter(|f| f.module == name) {
-                            if !loaded.declared.contains_key(&f.function) {
-                                return Err(Error::ReloadDropsBoundFunction {
-                                    module: name.to_owned(),
-                                    function: f.function.clone(),
-                                });
-                            }
-                        }
-                    }
-                }
-                self.check_reload_keeps_authorizers(name, &loaded)?;
-                slot.replace(loaded);
+                self.check_reload(name, &loaded)?;
+                slot.replace(loaded)?;
                 tracing::info!(module = name, "module reloaded");
             }
             None => {
-                let mut modules = self.modules.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-                modules.insert(name.to_owned(), Arc::new(ModuleSlot::new(loaded)));
+                locked(self.modules.write(), "modules")?.insert(name.to_owned(), Arc::new(ModuleSlot::new(loaded)));
                 tracing::info!(module = name, "module loaded");
             }
         }
         Ok(info)
+    }
+
+    /// Refuses a new version of module `name` that does not offer every function of it in use (see
+    /// [`Runtime::load_module`]). Runs under the admin lock, so no binding or hook appears meanwhile.
+    fn check_reload(&self, name: &str, loaded: &LoadedModule) -> Result<(), Error> {
+        let bindings = Arc::clone(&*locked(self.bindings.read(), "bindings")?);
+        for b in &bindings.all {
+            for f in b.spec.chain.iter().filter(|f| f.module == name) {
+                match offered(loaded, f)? {
+                    Declared::Message(d) if d == b.spec.direction => {}
+                    other => {
+                        return Err(Error::DirectionMismatch {
+                            function: f.clone(),
+                            declared: other.as_str(),
+                            bound: b.spec.direction.as_str(),
+                        });
+                    }
+                }
+            }
+        }
+        for f in locked(self.authorizers.lock(), "authorizers")?
+            .iter()
+            .filter(|f| f.module == name)
+        {
+            if let Declared::Message(d) = offered(loaded, f)? {
+                return Err(Error::NotAuthorizeFunction {
+                    function: f.clone(),
+                    declared: d.as_str(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Loads (or hot-reloads) module `name` from a `.wasm` file; see [`Runtime::load_module`].
@@ -254,14 +293,17 @@ impl Runtime {
         self.load_module(name, &bytes)
     }
 
-    /// Unloads a module that no binding uses.
+    /// Unloads a module that no binding uses and that holds no authorize function in use.
     pub fn unload_module(&self, name: &str) -> Result<(), Error> {
-        let _admin = lock(&self.admin);
-        if self.bindings_snapshot().uses_module(name) {
+        let _admin = self.admin()?;
+        let bound = locked(self.bindings.read(), "bindings")?.uses_module(name);
+        let hook = locked(self.authorizers.lock(), "authorizers")?
+            .iter()
+            .any(|f| f.module == name);
+        if bound || hook {
             return Err(Error::ModuleInUse(name.to_owned()));
         }
-        let mut modules = self.modules.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        modules
+        locked(self.modules.write(), "modules")?
             .remove(name)
             .map(drop)
             .ok_or_else(|| Error::UnknownModule(name.to_owned()))
@@ -276,22 +318,23 @@ impl Runtime {
                 binding.filter
             )));
         }
-        let _admin = lock(&self.admin);
+        let _admin = self.admin()?;
         let mut steps = Vec::with_capacity(binding.chain.len());
         for f in &binding.chain {
             let slot = self.slot(&f.module)?;
             let module = slot.current();
-            if !module.declared.is_empty() {
-                match module.declared.get(&f.function) {
+            // A plain waPC module declares nothing and is trusted; it can then not be replaced while bound.
+            if module.declares_functions() {
+                match module.declaration(&f.function) {
                     None => return Err(Error::UnknownFunction(f.clone())),
-                    Some(d) if *d != binding.direction => {
+                    Some(Declared::Message(d)) if d == binding.direction => {}
+                    Some(other) => {
                         return Err(Error::DirectionMismatch {
                             function: f.clone(),
-                            declared: d.as_str(),
+                            declared: other.as_str(),
                             bound: binding.direction.as_str(),
                         });
                     }
-                    Some(_) => {}
                 }
             }
             let history = (binding.history_topics > 0)
@@ -303,13 +346,13 @@ impl Runtime {
             });
         }
         let id = BindingId(self.next_binding.fetch_add(1, Ordering::Relaxed));
-        let mut all = self.bindings_snapshot().all.clone();
+        let mut all = locked(self.bindings.read(), "bindings")?.all.clone();
         all.push(Arc::new(Bound {
             id,
             spec: binding,
             steps,
         }));
-        self.set_bindings(Bindings::new(all)?);
+        *locked(self.bindings.write(), "bindings")? = Arc::new(Bindings::new(all)?);
         Ok(id)
     }
 
@@ -455,6 +498,11 @@ impl Runtime {
         }
     }
 
+    /// Takes the lock that serialises loads, reloads, binds and hook changes; poisoned, it refuses.
+    pub(super) fn admin(&self) -> Result<MutexGuard<'_, ()>, Error> {
+        locked(self.admin.lock(), "admin")
+    }
+
     fn fail(&self, function: &FunctionInfo, failure: CallFailure) -> Error {
         let discarded = failure.discards_instance();
         function.record_failure(discarded);
@@ -501,6 +549,23 @@ impl Runtime {
     }
 }
 
+/// What a new version of a module declares `function` (a function of it in use) to be: refused when it
+/// lacks it, or declares nothing at all and so cannot show it has it.
+fn offered(loaded: &LoadedModule, function: &FunctionRef) -> Result<Declared, Error> {
+    if !loaded.declares_functions() {
+        return Err(Error::ReloadUnverifiable {
+            module: function.module.clone(),
+            function: function.function.clone(),
+        });
+    }
+    loaded
+        .declaration(&function.function)
+        .ok_or_else(|| Error::ReloadDropsBoundFunction {
+            module: function.module.clone(),
+            function: function.function.clone(),
+        })
+}
+
 /// Encodes one call's request. The peer address is formatted into a stack buffer, not allocated.
 fn encode(out: &mut Vec<u8>, direction: Direction, msg: &Message, ctx: &Context, his_payload: Option<&[u8]>) {
     let mut addr_buf = [0u8; peer_addr::MAX_LEN];
@@ -516,7 +581,7 @@ fn encode(out: &mut Vec<u8>, direction: Direction, msg: &Message, ctx: &Context,
         message: MessageView {
             topic: msg.topic.as_str().as_bytes(),
             payload: &msg.payload,
-            qos: msg.qos.as_u8(),
+            qos: msg.qos,
             retain: msg.retain,
             user_properties: props,
         },
@@ -550,7 +615,6 @@ fn decode(response: &[u8], limits: &DecodeLimits, input: &Message) -> Result<Dec
     let mut out = Vec::with_capacity(views.len());
     for v in views {
         let topic = TopicName::try_from(owned.slice_ref(v.topic))?;
-        let qos = QoS::try_from(v.qos)?;
         let mut user_properties = Vec::with_capacity(v.user_properties.len());
         for (k, val) in v.user_properties {
             user_properties.push((
@@ -567,10 +631,13 @@ fn decode(response: &[u8], limits: &DecodeLimits, input: &Message) -> Result<Dec
         out.push(Message {
             topic,
             payload,
-            qos,
+            qos: v.qos,
             retain: v.retain,
             user_properties,
         });
     }
     Ok(Decision::Publish(out))
 }
+
+#[cfg(test)]
+mod tests;

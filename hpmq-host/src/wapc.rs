@@ -381,6 +381,7 @@ impl Instance {
         };
         let mut store = Store::new(pre.module().engine(), state);
         store.limiter(|s| s);
+        lift_unused_budgets(&mut store, limits);
         arm(&mut store, limits);
         let instance = pre
             .instantiate(&mut store)
@@ -474,6 +475,22 @@ impl Instance {
     /// The guest's response to the last successful call.
     pub(crate) fn response(&self) -> &[u8] {
         &self.store.data().response
+    }
+}
+
+/// A store of an engine that meters fuel or checks epochs starts with no fuel and an elapsed deadline, so its
+/// first instruction would trap. When the limits use neither (the engine was shared with settings of its
+/// own, see `Runtime::with_engine`), gives the store a budget no call reaches; [`arm`] leaves it alone.
+fn lift_unused_budgets(store: &mut Store<HostState>, limits: &Limits) {
+    let engine = store.engine();
+    let (fuel, epochs) = (engine.get_consume_fuel(), engine.get_epoch_interruption());
+    if fuel && limits.fuel.is_none() {
+        // Cannot fail: the engine meters fuel.
+        let _ = store.set_fuel(u64::MAX);
+    }
+    if epochs && limits.deadline_ms.is_none() {
+        // Half the range, so that adding the current epoch cannot overflow.
+        store.set_epoch_deadline(u64::MAX / 2);
     }
 }
 

@@ -7,8 +7,8 @@
 mod common;
 
 use common::*;
-use hpmq_host::{AuthAction, AuthRequest, CallFailure, Context, Error, FunctionRef, Limits, Verdict};
-use mqtt_codec::{QoS, ReasonCode};
+use hpmq_host::{AuthAction, AuthRequest, CallFailure, Context, Error, FunctionRef, Limits, QoS, Verdict};
+use mqtt_codec::ReasonCode;
 
 fn publish(topic: &str) -> AuthRequest<'_> {
     AuthRequest {
@@ -39,7 +39,9 @@ fn rental_policy_decides_through_the_guest() {
     assert_eq!(ok.verdict, Verdict::Allow);
     assert!(ok.error.is_none());
     let denied = rt.authorize(&f, &publish("device/AAA/status"), &bbb);
-    assert_eq!(denied.verdict, Verdict::Deny(ReasonCode::NotAuthorized));
+    assert_eq!(denied.verdict, Verdict::deny());
+    assert_eq!(denied.deny_reason(), Some(ReasonCode::NotAuthorized));
+    assert_eq!(ok.deny_reason(), None);
     assert!(denied.error.is_none(), "a deny is an answer, not a failure");
     assert!(rt.authorize(&f, &subscribe("phone/BBB/#"), &bbb).verdict.is_allow());
     assert!(!rt.authorize(&f, &subscribe("phone/BBB/#"), &aaa).verdict.is_allow());
@@ -68,7 +70,7 @@ fn failing_hooks_deny_and_are_counted() {
         rt.use_authorize_function(&f).unwrap();
         for _ in 0..2 {
             let out = rt.authorize(&f, &publish("a/b"), &ctx());
-            assert_eq!(out.verdict, Verdict::Deny(ReasonCode::NotAuthorized), "{name}");
+            assert_eq!(out.verdict, Verdict::deny(), "{name}");
             match out.error {
                 Some(Error::Call { function, failure }) => {
                     assert_eq!(function, f);
@@ -96,7 +98,7 @@ fn failing_hooks_deny_and_are_counted() {
     );
     // An unknown module denies too.
     let missing = rt.authorize(&FunctionRef::new("nope", "authorize"), &publish("a"), &ctx());
-    assert_eq!(missing.verdict, Verdict::Deny(ReasonCode::NotAuthorized));
+    assert_eq!(missing.verdict, Verdict::deny());
     assert!(matches!(missing.error, Some(Error::UnknownModule(_))));
 }
 

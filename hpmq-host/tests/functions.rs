@@ -7,10 +7,11 @@
 mod common;
 
 use common::*;
+use hpmq_host::QoS;
 use hpmq_host::{
     Binding, CallFailure, Context, Decision, Direction, Error, FailurePolicy, FunctionRef, Limits, Message, Runtime,
 };
-use mqtt_codec::{QoS, ReasonCode, TopicFilter};
+use mqtt_codec::{ReasonCode, TopicFilter};
 
 fn f(name: &str) -> FunctionRef {
     FunctionRef::new("fns", name)

@@ -1,5 +1,6 @@
 //! Hot reload under load: many threads call while the module is replaced again and again; no call fails
-//! and every call is served by exactly one complete version.
+//! and every call is served by exactly one complete version. And the checks a reload must pass: a new
+//! version keeps every function in use, whatever kind of module it or the current version is.
 
 // Integration-test helpers outside #[test] fns may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::*;
-use hpmq_host::{Binding, Direction, Error, FunctionRef};
+use hpmq_host::{AuthAction, AuthRequest, Binding, Direction, Error, FunctionRef, QoS};
 use mqtt_codec::TopicFilter;
 
 fn version(p: &hpmq_host::Processed) -> String {
@@ -90,4 +91,83 @@ fn reload_that_drops_a_bound_function_is_refused() {
         "{e}"
     );
     assert_eq!(version(&rt.process(Direction::Upstream, msg("t", "x"), &ctx())), "1");
+}
+
+fn bind_all(rt: &hpmq_host::Runtime, direction: Direction, function: FunctionRef) -> hpmq_host::BindingId {
+    rt.bind(Binding::new(
+        direction,
+        TopicFilter::try_from("#").unwrap(),
+        vec![function],
+    ))
+    .unwrap()
+}
+
+fn unverifiable(e: &Error, module: &str, function: &str) -> bool {
+    matches!(e, Error::ReloadUnverifiable { module: m, function: f } if m == module && f == function)
+}
+
+/// A plain waPC module declares no functions, so nothing shows that it still has the bound one: before the
+/// fix this reload skipped the check and silently replaced `tag`.
+#[test]
+fn a_plain_wapc_module_cannot_replace_bound_functions() {
+    let rt = runtime_with(&[("m", "tagger-v1")], test_limits());
+    bind_all(&rt, Direction::Upstream, FunctionRef::new("m", "tag"));
+    let e = rt.load_module("m", &guest("plain-wapc")).unwrap_err();
+    assert!(unverifiable(&e, "m", "tag"), "{e}");
+    assert_eq!(version(&rt.process(Direction::Upstream, msg("t", "x"), &ctx())), "1");
+}
+
+/// The same for the module holding the authorize hook: the hook must keep answering from the old version.
+#[test]
+fn a_plain_wapc_module_cannot_replace_the_authorize_hook() {
+    let rt = runtime_with(&[("m", "rental")], test_limits());
+    let hook = FunctionRef::new("m", "authorize");
+    rt.use_authorize_function(&hook).unwrap();
+    let e = rt.load_module("m", &guest("plain-wapc")).unwrap_err();
+    assert!(unverifiable(&e, "m", "authorize"), "{e}");
+    let request = AuthRequest {
+        action: AuthAction::Publish,
+        topic: "rental/bind",
+        qos: QoS::AtLeastOnce,
+        retain: false,
+    };
+    let out = rt.authorize(&hook, &request, &ctx());
+    assert!(out.verdict.is_allow() && out.error.is_none(), "{out:?}");
+    // Nor can the module holding the hook be unloaded.
+    assert!(matches!(rt.unload_module("m"), Err(Error::ModuleInUse(m)) if m == "m"));
+}
+
+/// Whatever kind of module is loaded: a bound plain module cannot be replaced by another plain one either,
+/// since neither can show its functions. Unbinding first makes the reload possible.
+#[test]
+fn a_bound_plain_module_is_not_replaced_unchecked() {
+    let rt = runtime_with(&[("p", "plain-wapc")], test_limits());
+    let id = bind_all(&rt, Direction::Upstream, FunctionRef::new("p", "echo"));
+    let e = rt.load_module("p", &guest("plain-wapc")).unwrap_err();
+    assert!(unverifiable(&e, "p", "echo"), "{e}");
+    assert!(rt.unbind(id));
+    rt.load_module("p", &guest("plain-wapc")).unwrap();
+    // Unbound and without a hook, any module may replace it, and an hpmq-sdk module may replace that.
+    rt.load_module("p", &guest("tagger-v1")).unwrap();
+}
+
+/// A new version that declares a bound function for the other direction is refused too.
+#[test]
+fn a_reload_may_not_turn_a_bound_function_around() {
+    let rt = runtime_with(&[("m", "functions")], test_limits());
+    // `dedup` is `#[downstream]` in `functions` and `#[upstream]` in `rental`.
+    bind_all(&rt, Direction::Downstream, FunctionRef::new("m", "dedup"));
+    let e = rt.load_module("m", &guest("rental")).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::DirectionMismatch {
+                declared: "upstream",
+                bound: "downstream",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    rt.load_module("m", &guest("functions")).unwrap();
 }

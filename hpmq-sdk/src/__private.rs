@@ -11,8 +11,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use hpmq_abi::{
-    AuthVerdict, DISCARD_RESPONSE, DecodeError, FORWARD_RESPONSE, Response, UserProperties, decode_auth_request,
-    decode_request, encode_message,
+    DISCARD_RESPONSE, DecodeError, FORWARD_RESPONSE, Response, UserProperties, decode_auth_request, decode_request,
+    encode_message,
 };
 
 use crate::{Action, AuthAction, AuthRequest, Context, Direction, HandResult, Message, QoS, Verdict};
@@ -190,7 +190,7 @@ fn set_properties(dst: &mut Vec<(String, String)>, src: &UserProperties<'_>) -> 
 fn decode_into(input: &[u8], msg: &mut Message, ctx: &mut Context) -> Result<(), DecodeError> {
     let req = decode_request(input)?;
     let m = &req.message;
-    msg.qos = QoS::from_u8(m.qos).ok_or(DecodeError::BadQos(m.qos))?;
+    msg.qos = m.qos;
     msg.retain = m.retain;
     set_str(&mut msg.topic, m.topic, "topic")?;
     set_bytes(&mut msg.payload, m.payload);
@@ -229,7 +229,7 @@ fn encode_messages(messages: &[Message], out: &mut Vec<u8>) {
             out,
             m.topic.as_bytes(),
             &m.payload,
-            m.qos.as_u8(),
+            m.qos,
             m.retain,
             m.user_properties.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())),
         );
@@ -272,7 +272,7 @@ fn run_seed<'o>(input: &[u8], f: SeedFn, s: &'o mut ScratchParts<'_>) -> Result<
                 out,
                 &topic,
                 &payload,
-                msg.qos.as_u8(),
+                msg.qos,
                 msg.retain,
                 msg.user_properties.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())),
             );
@@ -288,7 +288,7 @@ fn run_authorize<'o>(input: &[u8], f: AuthorizeFn, s: &'o mut ScratchParts<'_>) 
         let auth = &mut *s.auth;
         auth.action = req.action;
         set_str(&mut auth.topic, req.topic, "topic")?;
-        auth.qos = QoS::from_u8(req.qos).ok_or(DecodeError::BadQos(req.qos))?;
+        auth.qos = req.qos;
         auth.retain = req.retain;
         let ctx = &mut *s.ctx;
         ctx.direction = Direction::Upstream;
@@ -300,10 +300,7 @@ fn run_authorize<'o>(input: &[u8], f: AuthorizeFn, s: &'o mut ScratchParts<'_>) 
         Ok::<(), DecodeError>(())
     })();
     decoded.map_err(|e| e.to_string())?;
-    let verdict = match f(s.auth, s.ctx).map_err(|e| error_text(&e))? {
-        Verdict::Allow => AuthVerdict::Allow,
-        Verdict::Deny { reason_code } => AuthVerdict::Deny(reason_code),
-    };
+    let verdict = f(s.auth, s.ctx).map_err(|e| error_text(&e))?;
     s.response.clear();
     verdict.encode(s.response);
     Ok(s.response)
@@ -485,7 +482,7 @@ mod tests {
                 message: MessageView {
                     topic: b"a/b",
                     payload,
-                    qos: 2,
+                    qos: QoS::ExactlyOnce,
                     retain: true,
                     user_properties: vec![(b"k", b"v")],
                 },
@@ -534,7 +531,7 @@ mod tests {
         };
         assert_eq!(msgs.len(), 2);
         assert_eq!(msgs[0].topic, b"a/b");
-        assert_eq!(msgs[0].qos, 2);
+        assert_eq!(msgs[0].qos, QoS::ExactlyOnce);
         assert!(msgs[0].retain);
         assert_eq!(msgs[0].user_properties, vec![(&b"k"[..], &b"v"[..])]);
         assert_eq!(msgs[1].topic, b"x");
@@ -547,7 +544,7 @@ mod tests {
             panic!("expected publish")
         };
         assert_eq!(msgs[0].topic, b"a/b/c1");
-        assert_eq!(msgs[0].qos, 2);
+        assert_eq!(msgs[0].qos, QoS::ExactlyOnce);
         let out = call_seed(&request(b"p", Some(b"p")), seed).unwrap();
         assert_eq!(
             Response::decode(&out, &DecodeLimits::default()).unwrap(),
@@ -568,7 +565,7 @@ mod tests {
             &hpmq_abi::AuthRequestView {
                 action: hpmq_abi::AuthAction::Publish,
                 topic,
-                qos: 1,
+                qos: QoS::AtLeastOnce,
                 retain,
                 protocol_version: 5,
                 client_id: b"c1",
@@ -583,9 +580,9 @@ mod tests {
     #[test]
     fn authorize_answers_decode_on_the_host_side() {
         let out = call_authorize(&auth_request(b"own/c1", false), only_own_topic).unwrap();
-        assert_eq!(AuthVerdict::decode(&out), Ok(AuthVerdict::Allow));
+        assert_eq!(Verdict::decode(&out), Ok(Verdict::Allow));
         let out = call_authorize(&auth_request(b"own/c2", false), only_own_topic).unwrap();
-        assert_eq!(AuthVerdict::decode(&out), Ok(AuthVerdict::Deny(0x87)));
+        assert_eq!(Verdict::decode(&out), Ok(Verdict::deny()));
         let err = call_authorize(&auth_request(b"own/c1", true), only_own_topic).unwrap_err();
         assert_eq!(err.to_string(), "no retained messages");
         // A message request handed to an authorize function is refused, not misread.
@@ -653,10 +650,7 @@ mod tests {
         let auth = auth_request(b"own/c1", false);
         let mut io = Recorder::new(&auth);
         assert_eq!(serve_authorize(auth.len(), only_own_topic, &mut io), 1);
-        assert_eq!(
-            AuthVerdict::decode(&io.answer.unwrap().unwrap()),
-            Ok(AuthVerdict::Allow)
-        );
+        assert_eq!(Verdict::decode(&io.answer.unwrap().unwrap()), Ok(Verdict::Allow));
         // Garbage is an error answer, not a panic.
         let (status, answer) = serve_typed_once(b"\x01\x00", pass);
         assert_eq!(status, 0);
@@ -690,7 +684,7 @@ mod tests {
                 message: MessageView {
                     topic,
                     payload,
-                    qos: 1,
+                    qos: QoS::AtLeastOnce,
                     retain: false,
                     user_properties: props,
                 },

@@ -85,11 +85,12 @@ pub mod host;
 mod message;
 
 pub use action::{Action, HandResult};
-pub use authorize::{AuthAction, AuthRequest, Verdict};
+pub use authorize::AuthRequest;
 pub use context::Context;
-pub use hpmq_abi::{Direction, LogLevel};
+/// The boundary types guest and host share, defined once in `hpmq-abi`: the host re-exports the same ones.
+pub use hpmq_abi::{AuthAction, Direction, LogLevel, QoS, Verdict};
 pub use hpmq_macros::{authorize, downstream, upstream};
-pub use message::{Message, QoS};
+pub use message::Message;
 
 /// Re-exported so `use hpmq::anyhow::Result;` works in guest code without a separate dependency.
 pub use anyhow;

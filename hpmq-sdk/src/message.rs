@@ -1,37 +1,6 @@
 //! The message a typed function receives and publishes.
 
-/// MQTT delivery guarantee.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum QoS {
-    /// QoS 0.
-    #[default]
-    AtMostOnce,
-    /// QoS 1.
-    AtLeastOnce,
-    /// QoS 2.
-    ExactlyOnce,
-}
-
-impl QoS {
-    /// The QoS level as its number.
-    pub fn as_u8(self) -> u8 {
-        match self {
-            QoS::AtMostOnce => 0,
-            QoS::AtLeastOnce => 1,
-            QoS::ExactlyOnce => 2,
-        }
-    }
-
-    /// Parses 0, 1 or 2; anything else is `None`.
-    pub fn from_u8(level: u8) -> Option<Self> {
-        match level {
-            0 => Some(QoS::AtMostOnce),
-            1 => Some(QoS::AtLeastOnce),
-            2 => Some(QoS::ExactlyOnce),
-            _ => None,
-        }
-    }
-}
+use crate::QoS;
 
 /// An MQTT application message, owned by the function.
 ///

@@ -77,7 +77,7 @@ fn warm_typed_calls_allocate_nothing() {
             message: MessageView {
                 topic: b"raw/building-7/floor-3/temp",
                 payload: &payload,
-                qos: 1,
+                qos: hpmq_abi::QoS::AtLeastOnce,
                 retain: false,
                 user_properties: Vec::new(),
             },

@@ -2,12 +2,12 @@
 //! subscribe to a filter. Same instances, limits, trap handling, counters and logs as message calls; a call
 //! that fails for any reason denies (fail closed).
 
-use hpmq_abi::{AuthAction, AuthRequestView, AuthVerdict, encode_auth_request};
-use mqtt_codec::{QoS, ReasonCode};
+use hpmq_abi::{AuthRequestView, encode_auth_request};
+use mqtt_codec::ReasonCode;
 
-use super::{LoadedModule, Runtime, lock};
+use super::{Declared, LoadedModule, Runtime, locked};
 use crate::error::{CallFailure, Error};
-use crate::{Context, FunctionRef};
+use crate::{AuthAction, Context, FunctionRef, QoS, Verdict};
 
 /// What a client asks to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,30 +22,27 @@ pub struct AuthRequest<'a> {
     pub retain: bool,
 }
 
-/// An authorize function's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// The client may go ahead.
-    Allow,
-    /// Refused, with the MQTT v5 reason code to put in PUBACK/PUBREC/SUBACK.
-    Deny(ReasonCode),
-}
-
-impl Verdict {
-    /// Whether this is [`Verdict::Allow`].
-    pub fn is_allow(self) -> bool {
-        self == Verdict::Allow
-    }
-}
-
 /// The outcome of [`Runtime::authorize`]: always a verdict, plus the error when the call failed (the
-/// verdict is then `Deny(NotAuthorized)`; the failure has already been counted and logged).
+/// verdict is then [`Verdict::deny`], 0x87 Not authorized; the failure has already been counted and logged).
 #[derive(Debug)]
 pub struct Authorization {
-    /// Allow or deny.
+    /// Allow or deny. A deny's reason code is one MQTT defines (the host checked the guest's answer).
     pub verdict: Verdict,
     /// Why the call failed, if it did.
     pub error: Option<Error>,
+}
+
+impl Authorization {
+    /// `None` when allowed; the reason code to refuse the client with when denied.
+    pub fn deny_reason(&self) -> Option<ReasonCode> {
+        match self.verdict {
+            Verdict::Allow => None,
+            // The runtime only returns codes MQTT defines; 0x87 stands in should that ever change.
+            Verdict::Deny { reason_code } => {
+                Some(ReasonCode::from_u8(reason_code).unwrap_or(ReasonCode::NotAuthorized))
+            }
+        }
+    }
 }
 
 impl Runtime {
@@ -55,10 +52,10 @@ impl Runtime {
     /// For a module built with hpmq-sdk the function must be declared `#[authorize]`; a plain waPC module
     /// (which declares nothing) is trusted to answer the authorize encoding.
     pub fn use_authorize_function(&self, function: &FunctionRef) -> Result<(), Error> {
-        let _admin = lock(&self.admin);
+        let _admin = self.admin()?;
         let module = self.slot(&function.module)?.current();
         check_declared(&module, function)?;
-        lock(&self.authorizers).insert(function.clone());
+        locked(self.authorizers.lock(), "authorizers")?.insert(function.clone());
         Ok(())
     }
 
@@ -73,25 +70,10 @@ impl Runtime {
         match self.call_authorize(function, request, ctx) {
             Ok(verdict) => Authorization { verdict, error: None },
             Err(error) => Authorization {
-                verdict: Verdict::Deny(ReasonCode::NotAuthorized),
+                verdict: Verdict::deny(),
                 error: Some(error),
             },
         }
-    }
-
-    pub(super) fn check_reload_keeps_authorizers(&self, name: &str, loaded: &LoadedModule) -> Result<(), Error> {
-        if loaded.declared.is_empty() && loaded.authorize.is_empty() {
-            return Ok(());
-        }
-        for f in lock(&self.authorizers).iter().filter(|f| f.module == name) {
-            if !loaded.authorize.contains(&f.function) {
-                return Err(Error::ReloadDropsBoundFunction {
-                    module: name.to_owned(),
-                    function: f.function.clone(),
-                });
-            }
-        }
-        Ok(())
     }
 
     fn call_authorize(
@@ -125,20 +107,19 @@ impl Runtime {
 }
 
 fn check_declared(module: &LoadedModule, function: &FunctionRef) -> Result<(), Error> {
-    if module.authorize.contains(&function.function) {
+    if !module.declares_functions() {
+        // A plain waPC module: its handlers are registered at run time and cannot be listed. It is trusted
+        // here, and can then not be replaced by a reload (which could not be checked either).
         return Ok(());
     }
-    if let Some(d) = module.declared.get(&function.function) {
-        return Err(Error::NotAuthorizeFunction {
+    match module.declaration(&function.function) {
+        Some(Declared::Authorize) => Ok(()),
+        Some(Declared::Message(d)) => Err(Error::NotAuthorizeFunction {
             function: function.clone(),
             declared: d.as_str(),
-        });
+        }),
+        None => Err(Error::UnknownFunction(function.clone())),
     }
-    if module.declared.is_empty() && module.authorize.is_empty() {
-        // A plain waPC module: its handlers are registered at run time and cannot be listed.
-        return Ok(());
-    }
-    Err(Error::UnknownFunction(function.clone()))
 }
 
 fn encode(out: &mut Vec<u8>, request: &AuthRequest<'_>, ctx: &Context) {
@@ -147,7 +128,7 @@ fn encode(out: &mut Vec<u8>, request: &AuthRequest<'_>, ctx: &Context) {
         &AuthRequestView {
             action: request.action,
             topic: request.topic.as_bytes(),
-            qos: request.qos.as_u8(),
+            qos: request.qos,
             retain: request.retain,
             protocol_version: ctx.protocol_version,
             client_id: ctx.client_id.as_bytes(),
@@ -158,13 +139,17 @@ fn encode(out: &mut Vec<u8>, request: &AuthRequest<'_>, ctx: &Context) {
     );
 }
 
+/// Decodes the guest's verdict; a deny must carry a reason code MQTT defines.
 fn decode(response: &[u8]) -> Result<Verdict, CallFailure> {
-    match AuthVerdict::decode(response)? {
-        AuthVerdict::Allow => Ok(Verdict::Allow),
-        AuthVerdict::Deny(code) => ReasonCode::from_u8(code)
-            .map(Verdict::Deny)
-            .ok_or_else(|| CallFailure::Protocol(format!("deny reason code {code:#04x} is not an MQTT reason code"))),
+    let verdict = Verdict::decode(response)?;
+    if let Verdict::Deny { reason_code } = verdict
+        && ReasonCode::from_u8(reason_code).is_none()
+    {
+        return Err(CallFailure::Protocol(format!(
+            "deny reason code {reason_code:#04x} is not an MQTT reason code"
+        )));
     }
+    Ok(verdict)
 }
 
 #[cfg(test)]
@@ -174,13 +159,12 @@ mod tests {
     #[test]
     fn verdicts_decode_and_bad_codes_fail() {
         assert_eq!(decode(&[hpmq_abi::VERSION, 0]), Ok(Verdict::Allow));
-        assert_eq!(
-            decode(&[hpmq_abi::VERSION, 1, 0x87]),
-            Ok(Verdict::Deny(ReasonCode::NotAuthorized))
-        );
+        assert_eq!(decode(&[hpmq_abi::VERSION, 1, 0x87]), Ok(Verdict::deny()));
         assert_eq!(
             decode(&[hpmq_abi::VERSION, 1, 0x97]),
-            Ok(Verdict::Deny(ReasonCode::QuotaExceeded))
+            Ok(Verdict::Deny {
+                reason_code: ReasonCode::QuotaExceeded.as_u8()
+            })
         );
         assert!(matches!(
             decode(&[hpmq_abi::VERSION, 1, 0xff]),
