@@ -5,7 +5,7 @@
 //! allocates more than the input justifies, because on the host the input is whatever a guest wrote.
 //!
 //! It also defines the few types both sides name: [`QoS`], [`Direction`], the authorize [`Verdict`] and
-//! [`AuthAction`]. hpmq-sdk and hpmq-host re-export them, so a guest and its host speak of one type each.
+//! [`AuthAction`], and the client [`Context`] a host passes with each call. hpmq-sdk and hpmq-host re-export them, so a guest and its host speak of one type each.
 //!
 //! ```
 //! use hpmq_abi::{Direction, MessageView, QoS, RequestView, Response, decode_request, encode_request};
@@ -29,6 +29,7 @@
 //! ```
 
 mod authorize;
+mod context;
 mod direction;
 mod error;
 pub mod exports;
@@ -42,6 +43,7 @@ mod response;
 pub use authorize::{
     AUTHORIZE_TAG, AuthAction, AuthRequestView, NOT_AUTHORIZED, Verdict, decode_auth_request, encode_auth_request,
 };
+pub use context::Context;
 pub use direction::Direction;
 pub use error::DecodeError;
 pub use host_call::{

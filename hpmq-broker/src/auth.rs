@@ -17,8 +17,9 @@ use super::config::{AclRule, AuthConfig};
 ///
 /// The same type as the context a function call receives, so the session hands it to `hpmq-host` as it is:
 /// building a separate context (copying the client id and user name) for every message a function sees cost
-/// two allocations per message.
-pub type ClientInfo = hpmq_host::Context;
+/// two allocations per message. It comes from `hpmq-abi`, which has no dependencies, so an [`Authorizer`]
+/// names no type of the WebAssembly runtime.
+pub type ClientInfo = hpmq_abi::Context;
 
 /// What a client wants to do with a topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -70,9 +70,10 @@ pub use convert::{qos_from_codec, qos_to_codec};
 pub use engine::EngineMismatch;
 pub use error::{CallFailure, Error};
 pub use function_ref::FunctionRef;
+pub use hpmq_abi::Context;
 /// The boundary types the guest SDK uses too, defined once in `hpmq-abi`.
 pub use hpmq_abi::{AuthAction, Direction, QoS, Verdict};
-pub use message::{Context, Message};
+pub use message::Message;
 pub use runtime::{AuthRequest, Authorization, Decision, ModuleInfo, Processed, Runtime};
 pub use state::FunctionStats;
 /// The wasmtime this crate is built on, for [`Runtime::with_engine`] and [`Runtime::engine_config`].
